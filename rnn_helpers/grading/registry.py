@@ -1,0 +1,69 @@
+"""The check registry: for each graded function, the seeded cases and where its reference lives.
+
+A *check* is what one hidden test records and the grader compares. It is declared in
+``rnn_helpers/grading/checks_<assignment>.py`` (e.g. ``checks_02_simple_rnn.py``) as::
+
+    CHECKS = [
+        Check("rnn_cell_forward", cases=_cell_cases, reference="rnn_helpers.simple_rnn:rnn_cell_forward"),
+        ...
+    ]
+
+- ``cases()`` returns a list of keyword-argument dicts, generated from fixed seeds (deterministic), edge
+  shapes included (B = 1, T = 1, H = 1), in float64. It runs both in the student's kernel (to feed the
+  student's function) and in the grader (to feed the reference); it must not import the reference.
+- ``reference`` is ``"module:function"``, imported by the grader only (never in the kernel, whose build of
+  ``rnn_helpers`` lacks the reference implementations).
+- ``call(fn, case)`` (optional) says how to call a function on a case when ``fn(**case)`` does not fit;
+  ``compare(student, expected, rtol, atol) -> str | None`` (optional) replaces the default comparison and
+  returns ``None`` when equal or a one-line reason when not.
+- ``from_scratch`` marks functions that must not call the reference or torch's recurrent modules.
+
+The hidden test in the notebook is one line per check, with the tolerance written in it::
+
+    record_check("02_simple_rnn", "rnn_cell_forward", rnn_cell_forward, rtol=1e-7, atol=1e-9)
+
+and the grader reads that tolerance from the *trusted* copy of the test cell (nbgrader's gradebook), never
+from anything the kernel produced.
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+ASSIGNMENTS = ("01_motivation", "02_simple_rnn", "03_bptt", "04_gru", "05_lstm", "06_applications")
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    cases: Callable[[], list[dict]]
+    reference: str
+    call: Callable[[Callable, dict], Any] | None = None
+    compare: Callable[[Any, Any, float, float], str | None] | None = None
+    from_scratch: bool = True
+    doc: str = field(default="")
+
+    def reference_function(self) -> Callable:
+        """Import the reference (grader side only)."""
+        module, _, name = self.reference.partition(":")
+        return getattr(importlib.import_module(module), name)
+
+
+def checks_for(assignment: str) -> dict[str, Check]:
+    """The checks of one assignment, by name. Raises ``KeyError`` for an unknown assignment."""
+    if assignment not in ASSIGNMENTS:
+        raise KeyError(f"unknown assignment {assignment!r}; expected one of {', '.join(ASSIGNMENTS)}")
+    module = importlib.import_module(f"rnn_helpers.grading.checks_{assignment}")
+    return {c.name: c for c in module.CHECKS}
+
+
+def record_check(assignment: str, check: str, fn: Callable, *, rtol: float = 1e-7, atol: float = 1e-9) -> None:
+    """Hidden-test side: run the student's ``fn`` on the check's seeded cases and emit a record.
+
+    ``rtol`` and ``atol`` are read by the grader from the trusted cell source; here they only document.
+    """
+    from rnn_helpers.grading.records import emit, run_cases
+
+    c = checks_for(assignment)[check]
+    emit(assignment, check, run_cases(fn, c.cases(), c.call))
