@@ -14,6 +14,7 @@ A *check* is what one hidden test records and the grader compares. It is declare
 - ``reference`` is ``"module:function"``, imported by the grader only (never in the kernel, whose build of
   ``rnn_helpers`` lacks the reference implementations).
 - ``call(fn, case)`` (optional) says how to call a function on a case when ``fn(**case)`` does not fit;
+  ``reference_call(ref, case)`` (optional) does the same for the reference when its signature differs;
   ``compare(student, expected, rtol, atol) -> str | None`` (optional) replaces the default comparison and
   returns ``None`` when equal or a one-line reason when not.
 - ``from_scratch`` marks functions that must not call the reference or torch's recurrent modules.
@@ -40,6 +41,7 @@ class Check:
     cases: Callable[[], list[dict]]
     reference: str
     call: Callable[[Callable, dict], Any] | None = None
+    reference_call: Callable[[Callable, dict], Any] | None = None  # for the reference, when its signature differs
     compare: Callable[[Any, Any, float, float], str | None] | None = None
     from_scratch: bool = True
     doc: str = field(default="")
