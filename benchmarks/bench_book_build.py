@@ -1,0 +1,142 @@
+"""Time the whole book build: a cold build (no _build, no execution cache) and a rebuild with nothing changed.
+
+    .venv/bin/python benchmarks/bench_book_build.py            # measure, print, update benchmarks/README.md
+    .venv/bin/python benchmarks/bench_book_build.py --no-write # measure and print only
+
+The book is copied to a temporary folder first (sources only: no .venv, _build or .git), so the measurement
+never touches the repository's own _build and its execution cache. Both builds run the README's command
+`jupyter-book build . -W -n --keep-going` (warnings are errors, execution cache on). Targets (issue 3): cold build
+<= 5 min and rebuild <= 30 s on a 2-core machine. The machine's load is recorded beside the times, because on
+a shared machine other jobs slow the build down; read the numbers with it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+README = REPO / "benchmarks" / "README.md"
+SECTION = "## Book build"
+COLD_TARGET_S = 5 * 60
+REBUILD_TARGET_S = 30
+COMMAND = ["build", ".", "-W", "-n", "--keep-going"]
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+COPY_IGNORE = shutil.ignore_patterns(".venv", "_build", ".git", ".pytest_cache", "__pycache__", "*.egg-info",
+                                     ".ipynb_checkpoints", "_out")
+
+
+def jupyter_book() -> str:
+    beside = Path(sys.executable).with_name("jupyter-book")
+    return str(beside) if beside.is_file() else (shutil.which("jupyter-book") or "jupyter-book")
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return f"{cores} cores ({cpu}), Python {platform.python_version()}, {platform.system()} {platform.release()}"
+
+
+def load() -> str:
+    try:
+        return "{:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
+    except OSError:
+        return "n/a"
+
+
+def timed_build(root: Path) -> tuple[float, subprocess.CompletedProcess]:
+    start = time.perf_counter()
+    done = subprocess.run([jupyter_book(), *COMMAND], cwd=root, text=True, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT)
+    return time.perf_counter() - start, done
+
+
+def measure() -> dict:
+    with tempfile.TemporaryDirectory(prefix="bench-book-") as tmp:
+        root = Path(tmp) / "book"
+        shutil.copytree(REPO, root, ignore=COPY_IGNORE)
+        load_before = load()
+        cold_s, cold = timed_build(root)
+        if cold.returncode != 0:
+            sys.stdout.write(cold.stdout[-6000:])
+            raise SystemExit(f"the cold build failed (exit {cold.returncode}); nothing recorded")
+        # myst-nb logs "<path>: Executed notebook in 12.34 seconds" for every notebook it runs.
+        executed = {Path(path).relative_to(root).as_posix(): float(sec) for path, sec in
+                    re.findall(r"^(\S+?): Executed notebook in ([0-9.]+) seconds", ANSI.sub("", cold.stdout), re.M)}
+        rebuild_s, rebuild = timed_build(root)
+        if rebuild.returncode != 0:
+            sys.stdout.write(rebuild.stdout[-6000:])
+            raise SystemExit(f"the rebuild failed (exit {rebuild.returncode}); nothing recorded")
+        reexecuted = "Executed notebook" in rebuild.stdout
+        pages = len(list((root / "_build" / "html").rglob("*.html")))
+    return {"cold_s": cold_s, "rebuild_s": rebuild_s, "executed": executed, "reexecuted": reexecuted,
+            "pages": pages, "machine": machine(), "load_before": load_before, "load_after": load(),
+            "date": dt.date.today().isoformat()}
+
+
+def section_text(r: dict) -> str:
+    def verdict(seconds, target):
+        return "within target" if seconds <= target else "OVER target"
+
+    per_chapter = ", ".join(f"`{name}` {sec:.1f} s" for name, sec in sorted(r["executed"].items())) or "none"
+    return f"""{SECTION}
+
+Measured by `benchmarks/bench_book_build.py` on a copy of the repository (sources only), with the README's command
+`jupyter-book build . -W -n --keep-going` (warnings are errors, execution cache on). Not a timed test: rerun it after
+changing chapters, on an otherwise idle machine when possible (the load average is recorded because the machine is shared).
+
+| build | time | target | |
+|---|---|---|---|
+| cold (no `_build`, no execution cache; every chapter executed) | {r['cold_s']:.1f} s | <= {COLD_TARGET_S} s | {verdict(r['cold_s'], COLD_TARGET_S)} |
+| rebuild with nothing changed | {r['rebuild_s']:.1f} s | <= {REBUILD_TARGET_S} s | {verdict(r['rebuild_s'], REBUILD_TARGET_S)} |
+
+- Pages written: {r['pages']} HTML files. The rebuild re-executed
+  {'some notebooks (unexpected: check that the chapters are deterministic)' if r['reexecuted'] else 'nothing (cache hit)'}.
+- Execution time per chapter in the cold build: {per_chapter}.
+- Machine: {r['machine']}. Load average before / after: {r['load_before']} / {r['load_after']}.
+- Date: {r['date']}.
+"""
+
+
+def write_section(text: str) -> None:
+    """Replace (or append) the "## Book build" section of benchmarks/README.md, leaving the others alone."""
+    current = README.read_text() if README.is_file() else "# Benchmarks\n"
+    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
+    if pattern.search(current):
+        updated = pattern.sub(lambda _: text + "\n", current, count=1)
+    else:
+        updated = current.rstrip("\n") + "\n\n" + text
+    README.write_text(updated.rstrip("\n") + "\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--no-write", action="store_true", help="print the results without updating README.md")
+    args = parser.parse_args(argv)
+    results = measure()
+    text = section_text(results)
+    print(text)
+    if not args.no_write:
+        write_section(text)
+        print(f"updated {README.relative_to(REPO)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,70 @@
+"""``rnn-course grade ASSIGNMENT SUBMISSIONS --out OUT [--db URL] [--unsafe]``: grade a whole class.
+
+SUBMISSIONS is a folder in nbgrader's submitted layout (``<student>/<assignment>/<notebook>.ipynb``) or a zip
+of one. The command writes ``OUT/grades.csv``, ``OUT/feedback/<student>/<assignment>/<notebook>.html`` and
+(with the default SQLite gradebook) ``OUT/gradebook.db``, and prints a summary. It never changes SUBMISSIONS.
+
+Exit codes: 0 when the batch was graded (broken submissions included: they score 0 with a reason);
+2 for a wrong invocation (one line on stderr, nothing written).
+"""
+from __future__ import annotations
+
+import argparse
+import pathlib
+import sys
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("assignment", metavar="ASSIGNMENT", help="assignment name, e.g. 02_simple_rnn")
+    parser.add_argument("submissions", metavar="SUBMISSIONS", type=pathlib.Path,
+                        help="folder <student>/<assignment>/<notebook>.ipynb, or a zip of one")
+    parser.add_argument("--out", required=True, type=pathlib.Path, metavar="OUT",
+                        help="folder for grades.csv, feedback/ and gradebook.db (created if missing)")
+    parser.add_argument("--db", metavar="URL", default=None,
+                        help="gradebook database URL (default: a fresh SQLite gradebook, copied to OUT/gradebook.db)")
+    parser.add_argument("--unsafe", action="store_true",
+                        help="grade even where the kernel sandbox is unavailable (students' code runs as you)")
+    parser.add_argument("--source-root", type=pathlib.Path, default=None, help=argparse.SUPPRESS)
+
+
+def source_root(explicit: pathlib.Path | None = None) -> pathlib.Path | None:
+    """The course repository holding ``solutions/``: explicit, else next to the package, else the cwd."""
+    if explicit is not None:
+        return explicit
+    here = pathlib.Path(__file__).resolve().parents[2]  # rnn_helpers/grading/command.py -> repo root
+    for candidate in (here, pathlib.Path.cwd()):
+        if (candidate / "solutions").is_dir():
+            return candidate
+    return None
+
+
+def run(args: argparse.Namespace) -> int:
+    from .submissions import InvocationError
+
+    try:
+        return _run(args)
+    except InvocationError as exc:
+        print(f"rnn-course grade: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _run(args) -> int:
+    from .registry import ASSIGNMENTS
+    from .submissions import InvocationError
+
+    if args.assignment not in ASSIGNMENTS:
+        raise InvocationError(f"unknown assignment {args.assignment!r} (expected one of {', '.join(ASSIGNMENTS)})")
+    root = source_root(args.source_root)
+    if root is None:
+        raise InvocationError("cannot find the course's solutions/ folder (run from the course repository)")
+    from . import report
+    from .pipeline import grade
+
+    def echo(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    result = grade(args.assignment, args.submissions, args.out, source_root=root, db_url=args.db,
+                   unsafe=args.unsafe, echo=echo)
+    print(report.summary(result.students, sandboxed=result.sandboxed, sandbox_reason=result.sandbox_reason))
+    print(f"wrote {result.out / 'grades.csv'} and {result.out / 'feedback'}")
+    return 0

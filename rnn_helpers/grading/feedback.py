@@ -1,0 +1,114 @@
+"""Per-student feedback pages: each test's name, points and message, and the student's own cells.
+
+nbgrader's ``generate_feedback`` renders the autograded notebook, hidden tests included (their source is
+restored into every test cell before execution), and copies every non-notebook file of the assignment into
+the feedback folder. This page is written by the grader instead, from its own decisions:
+
+- a table of the graded cells: name, points earned / possible, and why a cell earned nothing;
+- the notes on the submission (restored test cells, a notebook graded under another name, ...);
+- the student's notebook: markdown and the student's code with its text outputs; a test cell shows only the
+  source the student received (the released, visible part) and the grader's verdict, never the hidden
+  tests nor a traceback (tracebacks quote the cell's code).
+
+Everything taken from the submission is escaped; markdown is rendered with raw HTML disabled.
+"""
+from __future__ import annotations
+
+import html
+import pathlib
+
+CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;
+color:#222;line-height:1.45}
+table{border-collapse:collapse;width:100%;margin:1rem 0}th,td{border:1px solid #ccc;padding:.35rem .5rem;text-align:left;
+vertical-align:top}th{background:#f3f3f3}.pass{color:#17692a;font-weight:600}.fail{color:#a11;font-weight:600}
+pre{background:#f7f7f7;padding:.6rem;overflow-x:auto;white-space:pre-wrap;border-radius:4px}
+.cell{margin:1rem 0}.test{border-left:4px solid #888;padding-left:.6rem}.out{background:#fff;border:1px dashed #ccc}
+.err{background:#fff0f0}.notes li{margin:.2rem 0}.score{font-size:1.3rem}
+"""
+
+
+def _e(text) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def _markdown(text: str) -> str:
+    try:
+        from markdown_it import MarkdownIt
+
+        return MarkdownIt("commonmark", {"html": False}).render(text)
+    except Exception:  # markdown-it missing: show the text as it is
+        return f"<pre>{_e(text)}</pre>"
+
+
+def _outputs(outputs) -> str:
+    parts = []
+    for out in outputs or []:
+        kind = out.get("output_type")
+        if kind == "stream":
+            parts.append(f'<pre class="out">{_e(out.get("text", ""))[:20000]}</pre>')
+        elif kind in ("display_data", "execute_result"):
+            data = out.get("data", {}) or {}
+            if "image/png" in data and isinstance(data["image/png"], str):
+                parts.append(f'<img alt="figure output" src="data:image/png;base64,{_e(data["image/png"].strip())}">')
+            elif "text/plain" in data:
+                parts.append(f'<pre class="out">{_e(data["text/plain"])[:20000]}</pre>')
+        elif kind == "error":
+            parts.append(f'<pre class="out err">{_e(out.get("ename", "Error"))}: {_e(out.get("evalue", ""))[:2000]}</pre>')
+    return "".join(parts)
+
+
+def render(student_result, nb_result, released_tests: dict[str, str] | None = None) -> str:
+    """The feedback page (a complete HTML document) of one student's notebook."""
+    released_tests = released_tests or {}
+    title = f"{student_result.assignment} / {nb_result.notebook}: feedback for {student_result.student_id}"
+    rows = []
+    for c in nb_result.cells:
+        verdict = '<span class="pass">passed</span>' if c.passed else '<span class="fail">no points</span>'
+        message = "<br>".join(_e(m) for m in c.messages) if c.messages else ""
+        rows.append(f"<tr><td><code>{_e(c.name)}</code></td><td>{c.points:g} / {c.max_points:g}</td>"
+                    f"<td>{verdict}</td><td>{message}</td></tr>")
+    notes = list(student_result.notes) + list(nb_result.notes)
+    body = [f"<h1>{_e(title)}</h1>",
+            f'<p class="score">Score: <strong>{nb_result.score:g} / {nb_result.max_score:g}</strong></p>']
+    if nb_result.problem:
+        body.append(f'<p class="fail">This notebook was not graded: {_e(nb_result.problem)}</p>')
+    if notes:
+        body.append('<h2>Notes</h2><ul class="notes">' + "".join(f"<li>{_e(n)}</li>" for n in notes) + "</ul>")
+    body.append("<h2>Tests</h2><table><tr><th>test</th><th>points</th><th>result</th><th>message</th></tr>"
+                + "".join(rows) + "</table>")
+    if nb_result.executed is not None:
+        body.append("<h2>Your notebook, as graded</h2>")
+        decided = {c.name: c for c in nb_result.cells}
+        for cell in nb_result.executed.get("cells", []):
+            body.append(_cell(cell, decided, released_tests))
+    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<title>{_e(title)}</title><style>{CSS}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n")
+
+
+def _cell(cell, decided, released_tests) -> str:
+    meta = (cell.get("metadata", {}) or {}).get("nbgrader") or {}
+    gid = meta.get("grade_id")
+    if cell.get("cell_type") == "markdown":
+        return f'<div class="cell">{_markdown(cell.get("source", ""))}</div>'
+    if cell.get("cell_type") != "code":
+        return ""
+    is_test = bool(meta.get("grade")) and not meta.get("solution")
+    if is_test:
+        visible = released_tests.get(gid, "# (test code not shown)")
+        c = decided.get(gid)
+        if c is None:
+            verdict = ""
+        elif c.passed:
+            verdict = f'<p class="pass">{_e(gid)}: passed, {c.points:g} / {c.max_points:g}</p>'
+        else:
+            verdict = (f'<p class="fail">{_e(gid)}: {c.points:g} / {c.max_points:g}</p><pre class="out err">'
+                       + _e("\n".join(c.messages)) + "</pre>")
+        return (f'<div class="cell test"><p>Test cell <code>{_e(gid)}</code> (hidden tests not shown)</p>'
+                f"<pre>{_e(visible)}</pre>{verdict}</div>")
+    return f'<div class="cell"><pre>{_e(cell.get("source", ""))}</pre>{_outputs(cell.get("outputs"))}</div>'
+
+
+def write(path: pathlib.Path, student_result, nb_result, released_tests: dict[str, str] | None = None) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render(student_result, nb_result, released_tests), encoding="utf-8")

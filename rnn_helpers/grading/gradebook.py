@@ -1,0 +1,161 @@
+"""The grader's private nbgrader course: a work directory, its gradebook, and the assignment in it.
+
+``nbgrader`` wants a course directory (``source/``, ``release/``, ``submitted/``, ``autograded/``) and a
+gradebook. The grader builds one per run in a private work directory, so the instructor's repository,
+``solutions/`` and the submissions are only ever read:
+
+- only the assignment's *notebooks* are copied from ``solutions/<assignment>/`` (plain nbgrader copies every
+  other file of that folder into the release and into each student's autograded folder, i.e. next to the
+  student's running code);
+- ``nbgrader generate_assignment`` runs in that private course and writes the source cells (the trusted copy
+  of every test cell) into the gradebook.
+
+nbgrader creates a new gradebook by running ``alembic`` *by name* (``nbgrader.api.get_alembic_version``), which
+fails when the command is called by its full path from an environment that is not activated;
+:func:`ensure_tools_on_path` puts this interpreter's ``bin`` directory first on ``PATH`` for the grader.
+"""
+from __future__ import annotations
+
+import os
+import pathlib
+import shutil
+import sys
+from dataclasses import dataclass
+
+NBGRADER_CELL_IGNORE = ["*"]  # nbgrader copies files matching none of these: we let it copy none
+
+
+def ensure_tools_on_path() -> None:
+    """Make the console scripts installed beside this interpreter (``alembic``) findable by name."""
+    bindir = str(pathlib.Path(sys.executable).parent)
+    parts = os.environ.get("PATH", "").split(os.pathsep)
+    if bindir not in parts:
+        os.environ["PATH"] = os.pathsep.join([bindir] + [p for p in parts if p])
+
+
+@dataclass
+class Course:
+    """A private nbgrader course directory for one grading run."""
+
+    root: pathlib.Path
+    assignment: str
+    db_url: str
+
+    @property
+    def submitted(self) -> pathlib.Path:
+        return self.root / "submitted"
+
+    @property
+    def autograded(self) -> pathlib.Path:
+        return self.root / "autograded"
+
+    def coursedir(self):
+        from nbgrader.coursedir import CourseDirectory
+
+        cd = CourseDirectory()
+        cd.root = str(self.root)
+        cd.source_directory = "source"
+        cd.release_directory = "release"
+        cd.submitted_directory = "submitted"
+        cd.autograded_directory = "autograded"
+        cd.feedback_directory = "feedback"
+        cd.db_url = self.db_url
+        cd.assignment_id = self.assignment
+        cd.ignore = list(NBGRADER_CELL_IGNORE)
+        return cd
+
+
+def source_notebooks(source_root: pathlib.Path, assignment: str) -> list[pathlib.Path]:
+    """The notebooks of ``solutions/<assignment>/`` (top level, sorted)."""
+    folder = source_root / "solutions" / assignment
+    return sorted(p for p in folder.glob("*.ipynb") if p.is_file())
+
+
+def create_course(work: pathlib.Path, source_root: pathlib.Path, assignment: str, db_url: str | None) -> Course:
+    """Copy the assignment's source notebooks into ``work/source`` and generate it into the gradebook."""
+    ensure_tools_on_path()
+    work.mkdir(parents=True, exist_ok=True)
+    if db_url is None:
+        db_url = f"sqlite:///{work / 'gradebook.db'}"
+    course = Course(root=work, assignment=assignment, db_url=db_url)
+    src = work / "source" / assignment
+    src.mkdir(parents=True, exist_ok=True)
+    for nb in source_notebooks(source_root, assignment):
+        shutil.copyfile(nb, src / nb.name)  # notebooks only: nothing else of solutions/ reaches a student
+    _generate(course)
+    return course
+
+
+def _generate(course: Course) -> None:
+    from nbgrader.converters import GenerateAssignment
+    from traitlets.config import Config
+
+    cfg = Config()
+    cfg.GenerateAssignment.force = True
+    cfg.GenerateAssignment.create_assignment = True
+    converter = GenerateAssignment(coursedir=course.coursedir(), config=cfg)
+    converter.log.setLevel("ERROR")
+    converter.start()
+
+
+def add_students(course: Course, students: list[str]) -> None:
+    from nbgrader.api import Gradebook
+
+    with Gradebook(course.db_url) as gb:
+        for sid in students:
+            gb.update_or_create_student(sid)
+
+
+def grade_cells(course: Course) -> dict[str, list[dict]]:
+    """Per notebook, its graded cells in notebook order: ``{notebook: [{name, max_score, kind}]}``."""
+    from nbgrader.api import Gradebook
+
+    out: dict[str, list[dict]] = {}
+    with Gradebook(course.db_url) as gb:
+        assignment = gb.find_assignment(course.assignment)
+        for nb in sorted(assignment.notebooks, key=lambda n: n.name):
+            order = [c.name for c in nb.source_cells]
+            solution_names = {c.name for c in nb.solution_cells}
+            cells = []
+            for gc in nb.grade_cells:
+                kind = "manual" if (gc.name in solution_names or gc.cell_type != "code") else "test"
+                cells.append({"name": gc.name, "max_score": float(gc.max_score), "kind": kind,
+                              "index": order.index(gc.name) if gc.name in order else len(order)})
+            out[nb.name] = [{k: v for k, v in c.items() if k != "index"}
+                            for c in sorted(cells, key=lambda c: c["index"])]
+    return out
+
+
+def trusted_sources(course: Course, notebook: str) -> dict[str, str]:
+    """The gradebook's (trusted) source of every named cell of ``notebook``."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(course.db_url) as gb:
+        nb = gb.find_notebook(notebook, course.assignment)
+        return {c.name: c.source for c in nb.source_cells}
+
+
+def zero_missing(course: Course, student: str) -> None:
+    """Record a submission with every grade 0 (what nbgrader does for a notebook that was not submitted)."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(course.db_url) as gb:
+        gb.update_or_create_submission(course.assignment, student)
+        sub = gb.find_submission(course.assignment, student)
+        for nb in sub.notebooks:
+            for grade in nb.grades:
+                grade.auto_score = 0
+                grade.needs_manual_grade = False
+        gb.db.commit()
+
+
+def set_auto_scores(course: Course, student: str, notebook: str, scores: dict[str, float]) -> None:
+    """Write the grader's decision for each graded cell into the gradebook (nbgrader's ``auto_score``)."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(course.db_url) as gb:
+        for name, score in scores.items():
+            grade = gb.find_grade(name, notebook, course.assignment, student)
+            grade.auto_score = score
+            grade.needs_manual_grade = grade.manual_score is not None
+        gb.db.commit()

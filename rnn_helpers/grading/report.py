@@ -1,0 +1,55 @@
+"""What the instructor gets back: ``grades.csv`` and the summary the command prints.
+
+``grades.csv`` has one row per student (sorted by student id), every student present, and the columns
+``assignment, student_id, score, max_score, status, reason`` followed by one column per graded cell with its
+points. ``reason`` lists why points were lost (``cell: message``, joined by `` | ``). Nothing in it depends on
+time or order of grading, so grading the same submissions twice gives the same file.
+"""
+from __future__ import annotations
+
+import csv
+import pathlib
+
+BASE_COLUMNS = ["assignment", "student_id", "score", "max_score", "status", "reason"]
+
+
+def _fmt(x: float) -> str:
+    return f"{x:g}"
+
+
+def cell_columns(layout: dict[str, list[dict]]) -> list[tuple[str, str, str]]:
+    """(column name, notebook, cell) for every graded cell."""
+    single = len(layout) == 1
+    return [(c["name"] if single else f"{nb}/{c['name']}", nb, c["name"]) for nb, cells in layout.items() for c in cells]
+
+
+def write_csv(path: pathlib.Path, results, layout: dict[str, list[dict]]) -> None:
+    columns = cell_columns(layout)
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(BASE_COLUMNS + [name for name, _, _ in columns])
+        for res in sorted(results, key=lambda r: r.student_id):
+            points = {(nb.notebook, c.name): c.points for nb in res.notebooks for c in nb.cells}
+            writer.writerow([res.assignment, res.student_id, _fmt(res.score), _fmt(res.max_score), res.status,
+                             " | ".join(res.reasons())]
+                            + [_fmt(points.get((nb, cell), 0.0)) for _, nb, cell in columns])
+
+
+def summary(results, *, sandboxed: bool, sandbox_reason: str) -> str:
+    """The text the command prints: one line per student, then the reasons for every lost point."""
+    lines = []
+    if not sandboxed:
+        lines.append(f"WARNING: graded WITHOUT the sandbox (--unsafe): {sandbox_reason}")
+    width = max([len(r.student_id) for r in results] + [7])
+    lines.append(f"{'student':<{width}}  {'score':>9}  status")
+    for res in sorted(results, key=lambda r: r.student_id):
+        lines.append(f"{res.student_id:<{width}}  {_fmt(res.score) + ' / ' + _fmt(res.max_score):>9}  {res.status}")
+        for note in res.notes + [n for nb in res.notebooks for n in nb.notes]:
+            lines.append(f"{'':<{width}}    note: {note}")
+        for reason in res.reasons():
+            lines.append(f"{'':<{width}}    0 for {reason}")
+    total = sum(r.score for r in results)
+    full = sum(r.max_score for r in results)
+    lines.append(f"{len(results)} student(s) graded; mean {(_fmt(total / len(results))) if results else '0'} / "
+                 f"{_fmt(full / len(results)) if results else '0'}")
+    return "\n".join(lines)

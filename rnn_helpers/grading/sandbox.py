@@ -1,0 +1,511 @@
+"""The grading sandbox: run a student's notebook kernel where it cannot reach what decides a grade.
+
+The kernel of each graded notebook runs
+
+- as an unprivileged user (``Limits.uid``/``gid``, a uid that owns no file on the machine), with
+  ``PR_SET_NO_NEW_PRIVS`` (no setuid binary brings root back);
+- with no network (a new network namespace holding only a down loopback). The kernel's ZMQ sockets
+  therefore use IPC transport: socket files in a per-kernel directory both sides can reach;
+- in a new PID namespace whose init is a small root process of ours: when the kernel ends (shutdown,
+  crash, ``os._exit``, wall-clock limit) the init exits and the Linux kernel kills every process left
+  in the namespace, so nothing a notebook started (a double-forked daemon included) outlives it;
+- in a new mount namespace whose root is an *allow-list*: system directories, the Python installation
+  and the virtualenv (read-only), the stripped ``rnn_helpers`` build (read-only, see ``stripped.py``),
+  the IPC directory, and a private writable copy of the notebook's directory. The repository
+  (``solutions/``, the real ``rnn_helpers``, ``.git``), the gradebook, the other submissions, the grader's
+  output and ``/root`` simply do not exist in there; whatever the notebook writes vanishes with it;
+- under resource limits (``setrlimit``): address space, CPU time, processes/threads of the sandbox uid,
+  file size, open files, no core dumps; plus a wall-clock limit per notebook enforced by the init;
+- with a clean environment: ``HOME`` is the private notebook directory, Python started with
+  ``-s -S -P`` so neither the editable install's ``.pth`` finder (which would bring back the real
+  package) nor the working directory lands on ``sys.path``; ``PYTHONPATH`` is the stripped build, then
+  site-packages.
+
+Interface for the grading command::
+
+    ok, reason = sandbox_available()            # (False, "needs root ...") when it cannot be had
+    config = executor_config(Limits(), workdir)  # merge into nbgrader's config before autograding
+
+The config swaps nbgrader's ``Execute`` preprocessor for :class:`SandboxExecute` (nbgrader's ``Execute``
+passes ``kernel_manager_class`` as a constructor argument, which beats any config value; see
+``tests/test_sandbox.py``), sets the per-cell timeout and interrupts on timeout.
+
+Linux only; needs root (to create the namespaces and switch user). Stdlib + jupyter_client.
+"""
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import json
+import os
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+GiB = 1024 ** 3
+MiB = 1024 ** 2
+
+NEEDS_ROOT = "needs root to drop privileges; run as root or pass --unsafe"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits of one sandboxed notebook. Defaults fit a class graded on 2 cores and 24 GiB.
+
+    cell_timeout:     seconds one cell may run before it is interrupted (nbclient's per-cell timeout).
+    notebook_timeout: wall-clock seconds for the whole kernel; then everything in it is killed.
+    memory_bytes:     address-space limit (RLIMIT_AS) of every process of the notebook. torch + numpy
+                      reserve ~1.5 GiB of address space at import; 4 GiB leaves room for real work.
+    max_processes:    processes *and threads* of the sandbox uid (RLIMIT_NPROC): stops fork bombs.
+    max_file_size:    largest file a process may write (RLIMIT_FSIZE).
+    max_open_files:   RLIMIT_NOFILE.
+    cpu_seconds:      CPU time of each process (RLIMIT_CPU); ``None`` means 2 x notebook_timeout.
+    scratch_bytes:    size of the private writable notebook directory, and of /tmp, each (tmpfs).
+    uid, gid:         the unprivileged identity; it should own no file on the machine.
+    """
+
+    cell_timeout: int = 30
+    notebook_timeout: int = 600
+    memory_bytes: int = 4 * GiB
+    max_processes: int = 64
+    max_file_size: int = 64 * MiB
+    max_open_files: int = 256
+    cpu_seconds: int | None = None
+    scratch_bytes: int = 256 * MiB
+    uid: int = 64_917
+    gid: int = 64_917
+
+    def __post_init__(self):
+        for name in ("cell_timeout", "notebook_timeout", "memory_bytes", "max_processes", "max_file_size",
+                     "max_open_files", "scratch_bytes", "uid", "gid"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value <= 0:
+                raise ValueError(f"Limits.{name} must be a positive int, got {value!r}")
+
+    @property
+    def cpu_limit(self) -> int:
+        return self.cpu_seconds if self.cpu_seconds is not None else 2 * self.notebook_timeout
+
+
+# --------------------------------------------------------------------------------------------------
+# Availability
+
+
+def sandbox_available() -> tuple[bool, str]:
+    """Whether the sandbox can run here, and if not, why (one line for the grading command to print)."""
+    if not sys.platform.startswith("linux"):
+        return False, f"the grading sandbox needs Linux namespaces (this is {sys.platform}); pass --unsafe"
+    if os.geteuid() != 0:
+        return False, NEEDS_ROOT
+    probe = ("import ctypes,os,sys;from rnn_helpers.grading import sandbox as s;"
+             "libc=s._libc();"
+             "r=libc.unshare(s.CLONE_NEWNS|s.CLONE_NEWNET|s.CLONE_NEWPID|s.CLONE_NEWIPC);"
+             "sys.exit(0 if r==0 else ctypes.get_errno())")
+    try:
+        done = subprocess.run([sys.executable, "-c", probe], capture_output=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return False, f"cannot probe the sandbox ({exc}); pass --unsafe"
+    if done.returncode != 0:
+        err = os.strerror(done.returncode) if 0 < done.returncode < 200 else done.stderr.decode()[-200:]
+        return False, f"cannot create namespaces here ({err.strip()}); run as root on Linux or pass --unsafe"
+    return True, "sandbox available: unprivileged uid, no network, private PID and mount namespaces"
+
+
+# --------------------------------------------------------------------------------------------------
+# What the grader hands to nbgrader
+
+
+def _python_paths() -> dict:
+    """The interpreter and the directories the kernel needs, seen from the grader's own interpreter."""
+    base = Path(sys.base_prefix)
+    prefix = Path(sys.prefix)
+    site = [sysconfig.get_path("purelib"), sysconfig.get_path("platlib")]
+    ro = {str(base), str(base.resolve()), str(prefix), str(prefix.resolve())}
+    exe = Path(sys.executable)
+    ro |= {str(exe.parent), str(exe.resolve().parent)}
+    return {"python": str(exe), "site": list(dict.fromkeys(site)), "ro": sorted(ro)}
+
+
+def sandbox_spec(limits: Limits, stripped_dir: str | os.PathLike) -> dict:
+    """Everything the launcher needs, as JSON-able data."""
+    paths = _python_paths()
+    return {"limits": asdict(limits), "python": paths["python"],
+            "pythonpath": [str(Path(stripped_dir).resolve())] + paths["site"],
+            "ro": paths["ro"] + [str(Path(stripped_dir).resolve())]}
+
+
+def executor_config(limits: Limits | None, workdir: str | os.PathLike):
+    """A traitlets Config for nbgrader's Execute step (or a plain nbclient run) that sandboxes every kernel.
+
+    ``workdir`` is a directory of the grader's (created if missing); the stripped ``rnn_helpers`` build
+    and the launcher's spec are written there. It must not be inside a submission.
+    """
+    from traitlets.config import Config
+
+    from rnn_helpers.grading.stripped import build_stripped
+
+    limits = limits or Limits()
+    workdir = Path(workdir).resolve()
+    workdir.mkdir(parents=True, exist_ok=True)
+    stripped_root = workdir / "stripped"
+    build_stripped(stripped_root)
+    spec_path = workdir / "sandbox_spec.json"
+    spec_path.write_text(json.dumps(sandbox_spec(limits, stripped_root), indent=1))
+
+    c = Config()
+    km = "rnn_helpers.grading.sandbox.SandboxKernelManager"
+    c.SandboxKernelManager.spec_file = str(spec_path)
+    # nbgrader: Execute passes kernel_manager_class as a constructor argument (config loses), so the
+    # autograde chain gets our subclass of Execute in its place.
+    c.Autograde.autograde_preprocessors = autograde_preprocessors()
+    for section in ("SandboxExecute", "Execute", "ExecutePreprocessor", "NotebookClient"):
+        c[section].kernel_manager_class = km
+        c[section].timeout = limits.cell_timeout
+        c[section].interrupt_on_timeout = True
+        c[section].error_on_timeout = {
+            "ename": "CellTimeoutError", "evalue": f"timed out after {limits.cell_timeout} s",
+            "traceback": [f"CellTimeoutError: timed out after {limits.cell_timeout} s (the cell was interrupted)"]}
+    return c
+
+
+def autograde_preprocessors() -> list:
+    """nbgrader's default autograde chain with ``Execute`` replaced by :class:`SandboxExecute`."""
+    from nbgrader.converters.autograde import Autograde
+    from nbgrader.preprocessors import Execute
+
+    chain = list(Autograde.class_traits()["autograde_preprocessors"].make_dynamic_default())
+    sandboxed = _jupyter_classes()["SandboxExecute"]
+    return [sandboxed if pp is Execute else pp for pp in chain]
+
+
+_JUPYTER_CLASSES: dict = {}
+
+
+def _jupyter_classes() -> dict:
+    """Define the jupyter_client / nbgrader subclasses on first use.
+
+    They are built lazily so that the launcher, which runs as the kernel command once per notebook,
+    does not pay for importing nbgrader.
+    """
+    if _JUPYTER_CLASSES:
+        return _JUPYTER_CLASSES
+    from jupyter_client.manager import AsyncKernelManager
+    from nbgrader.preprocessors import Execute
+    from traitlets import Type, Unicode
+
+    class SandboxKernelManager(AsyncKernelManager):
+        """Starts the IPython kernel through the sandbox launcher, over IPC sockets."""
+
+        spec_file = Unicode("", help="sandbox_spec.json written by executor_config").tag(config=True)
+
+        async def _async_pre_start_kernel(self, **kw):
+            if not self.spec_file:
+                raise RuntimeError("SandboxKernelManager.spec_file is not set; use sandbox.executor_config()")
+            lim = json.loads(Path(self.spec_file).read_text())["limits"]
+            # a short path: unix socket names are limited to 107 bytes
+            self._sandbox_scratch = Path(tempfile.mkdtemp(prefix="rnnsbx-"))
+            ipc = self._sandbox_scratch / "ipc"
+            ipc.mkdir(mode=0o700)
+            os.chown(ipc, lim["uid"], lim["gid"])
+            self.transport = "ipc"
+            self.ip = str(ipc / "k")
+            self.connection_file = str(self._sandbox_scratch / "connection.json")
+            return await super()._async_pre_start_kernel(**kw)
+
+        def format_kernel_cmd(self, extra_arguments=None):
+            # -I: the launcher runs as root in the notebook's directory; nothing there may shadow a module
+            return [sys.executable, "-I", "-m", "rnn_helpers.grading.sandbox", self.spec_file,
+                    str(self._sandbox_scratch), self.connection_file, "--", *(extra_arguments or [])]
+
+        async def _async_cleanup_resources(self, restart: bool = False) -> None:
+            await super()._async_cleanup_resources(restart=restart)
+            scratch = getattr(self, "_sandbox_scratch", None)
+            if scratch is not None and not restart:
+                shutil.rmtree(scratch, ignore_errors=True)
+
+        cleanup_resources = _async_cleanup_resources
+
+    class SandboxExecute(Execute):
+        """nbgrader's Execute step with the sandboxed kernel manager (a constructor argument in nbgrader)."""
+
+        kernel_manager_class = Type(SandboxKernelManager, klass=AsyncKernelManager).tag(config=True)
+
+        def __init__(self, *args, **kwargs):
+            kwargs.setdefault("kernel_manager_class", SandboxKernelManager)
+            super().__init__(*args, **kwargs)
+
+    SandboxKernelManager.__module__ = SandboxExecute.__module__ = __name__
+    _JUPYTER_CLASSES.update(SandboxKernelManager=SandboxKernelManager, SandboxExecute=SandboxExecute)
+    return _JUPYTER_CLASSES
+
+
+def __getattr__(name):
+    if name in ("SandboxKernelManager", "SandboxExecute"):
+        return _jupyter_classes()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+# --------------------------------------------------------------------------------------------------
+# The launcher (the kernel command; runs as root, outside then inside the namespaces)
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWUTS = 0x04000000
+CLONE_NEWIPC = 0x08000000
+CLONE_NEWPID = 0x20000000
+CLONE_NEWNET = 0x40000000
+
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
+MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
+
+PR_SET_PDEATHSIG = 1
+PR_SET_NO_NEW_PRIVS = 38
+
+_LIBC = None
+
+
+def _libc():
+    global _LIBC
+    if _LIBC is None:
+        _LIBC = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    return _LIBC
+
+
+def _check(ret: int, what: str) -> None:
+    if ret != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{what}: {os.strerror(err)}")
+
+
+def _mount(source, target, fstype, flags, data=None) -> None:
+    enc = lambda s: None if s is None else os.fsencode(s)  # noqa: E731
+    _check(_libc().mount(enc(source), enc(target), enc(fstype), ctypes.c_ulong(flags), enc(data)),
+           f"mount {source} on {target}")
+
+
+def _inside(root: Path, path: str | os.PathLike) -> Path:
+    return root / str(path).lstrip("/")
+
+
+def _bind(root: Path, host: str, *, writable: bool = False) -> None:
+    """Bind ``host`` at the same path inside ``root`` (read-only unless ``writable``)."""
+    hp = Path(host)
+    target = _inside(root, host)
+    if hp.is_symlink() and str(hp) in ("/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32"):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if not target.exists() and not target.is_symlink():
+            os.symlink(os.readlink(hp), target)
+        return
+    if not hp.exists():
+        return
+    if target.exists() and target.is_mount():
+        return
+    if hp.is_dir():
+        target.mkdir(parents=True, exist_ok=True)
+    else:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.touch(exist_ok=True)
+    _mount(host, target, None, MS_BIND | MS_REC)
+    flags = MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV | (0 if writable else MS_RDONLY)
+    _mount(None, target, None, flags)
+
+
+def _tmpfs(target: Path, size: int, mode: str = "755", uid: int = 0, gid: int = 0) -> None:
+    target.mkdir(parents=True, exist_ok=True)
+    _mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, f"size={size},mode={mode},uid={uid},gid={gid}")
+
+
+def _copy_tree_limited(src: Path, dst: Path, uid: int, gid: int, budget: int, max_file: int) -> None:
+    """Copy the notebook's directory, notebooks excepted, into the private tmpfs (what does not fit is left out)."""
+    for dirpath, dirnames, filenames in os.walk(src, followlinks=False):
+        rel = Path(dirpath).relative_to(src)
+        out = dst / rel
+        out.mkdir(exist_ok=True)
+        os.chown(out, uid, gid)
+        for name in filenames:
+            s = Path(dirpath) / name
+            try:
+                st = s.lstat()
+            except OSError:
+                continue
+            if not stat.S_ISREG(st.st_mode) or st.st_size > min(max_file, budget) or name.endswith(".ipynb"):
+                # symlinks, devices, fifos and oversized files are not copied; nor notebooks: the one being
+                # graded holds the hidden tests (restored by nbgrader) and the kernel never needs it on disk
+                continue
+            try:
+                shutil.copyfile(s, out / name, follow_symlinks=False)
+                os.chown(out / name, uid, gid)
+            except OSError:
+                continue
+            budget -= st.st_size
+
+
+def _build_root(root: Path, spec: dict, workdir: Path, ipc_dir: Path) -> None:
+    """Mount the allow-listed view of the machine under ``root`` (we are root in a new mount namespace)."""
+    lim = spec["limits"]
+    _mount(None, "/", None, MS_REC | MS_PRIVATE)  # nothing we mount leaks back to the host
+    _tmpfs(root, 64 * MiB)
+    _tmpfs(root / "tmp", lim["scratch_bytes"], "1777")  # first: grader paths below /tmp are bound into it
+    for d in ("/usr", "/etc", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/opt"):
+        if os.path.lexists(d):
+            _bind(root, d)
+    for d in spec["ro"]:
+        _bind(root, d)
+    # /dev: the harmless character devices only; /dev/shm private
+    dev = root / "dev"
+    _tmpfs(dev, 1 * MiB)
+    for name in ("null", "zero", "full", "random", "urandom", "tty"):
+        if os.path.exists(f"/dev/{name}"):
+            (dev / name).touch()
+            _mount(f"/dev/{name}", dev / name, None, MS_BIND)
+    for name, to in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"),
+                     ("stderr", "/proc/self/fd/2")):
+        os.symlink(to, dev / name)
+    _tmpfs(dev / "shm", lim["scratch_bytes"], "1777")
+    # the private notebook directory: a tmpfs at the same path, holding a copy owned by the sandbox uid
+    wd = _inside(root, workdir)
+    _tmpfs(wd, lim["scratch_bytes"], "700", lim["uid"], lim["gid"])
+    _copy_tree_limited(workdir, wd, lim["uid"], lim["gid"], lim["scratch_bytes"] // 2, lim["max_file_size"])
+    _bind(root, str(ipc_dir), writable=True)
+    proc = root / "proc"
+    proc.mkdir(exist_ok=True)
+    _mount("proc", proc, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    # directories created on the way (e.g. /root, /work) were made 0755 in our tmpfs; make the root read-only
+    _mount(None, root, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, "mode=755")
+
+
+def _kernel_env(spec: dict, workdir: Path) -> dict:
+    return {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "HOME": str(workdir),
+        "USER": "rnngrader", "LOGNAME": "rnngrader",
+        "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
+        "TMPDIR": "/tmp",
+        "PYTHONPATH": os.pathsep.join(spec["pythonpath"]),
+        "PYTHONHASHSEED": "0",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "MPLBACKEND": "Agg",
+        "OMP_NUM_THREADS": str(min(os.cpu_count() or 1, 4)),
+        "RNN_COURSE_SANDBOX": "1",
+        "JPY_PARENT_PID": "1",  # "launched by a frontend": no Ctrl-C note on stderr; 1 means no parent poller
+    }
+
+
+def _exec_kernel(spec: dict, workdir: Path, conn: Path, extra: list[str]) -> None:
+    """In the forked kernel process: limits, drop to the sandbox uid, exec the IPython kernel."""
+    import resource
+
+    lim = spec["limits"]
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGCHLD):
+        signal.signal(sig, signal.SIG_DFL)
+    cpu = lim["cpu_seconds"] if lim["cpu_seconds"] is not None else 2 * lim["notebook_timeout"]
+    for res, value in ((resource.RLIMIT_AS, lim["memory_bytes"]), (resource.RLIMIT_CPU, cpu),
+                       (resource.RLIMIT_NPROC, lim["max_processes"]), (resource.RLIMIT_FSIZE, lim["max_file_size"]),
+                       (resource.RLIMIT_NOFILE, lim["max_open_files"]), (resource.RLIMIT_CORE, 0)):
+        resource.setrlimit(res, (value, value))
+    os.setgroups([])
+    os.setresgid(lim["gid"], lim["gid"], lim["gid"])
+    os.setresuid(lim["uid"], lim["uid"], lim["uid"])
+    _check(_libc().prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
+    os.umask(0o077)
+    os.chdir(workdir)
+    argv = [spec["python"], "-s", "-S", "-P", "-m", "ipykernel_launcher", "-f", str(conn), *extra]
+    os.execve(spec["python"], argv, _kernel_env(spec, workdir))
+
+
+def _init(spec: dict, workdir: Path, scratch: Path, conn: Path, extra: list[str], alive: int) -> int:
+    """PID 1 of the namespace (root): build the view, start the kernel, reap, enforce the wall clock.
+
+    ``alive`` is the read end of a pipe whose write end only the launcher holds: EOF means the launcher
+    is gone (getppid() is 0 for a namespace's PID 1, so it cannot tell us).
+    """
+    import select
+
+    _check(_libc().prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "pdeathsig")
+    if select.select([alive], [], [], 0)[0]:  # the launcher died before the line above
+        return 1
+    os.close(alive)
+    lim = spec["limits"]
+    root = scratch / "root"
+    ipc_dir = scratch / "ipc"
+    _build_root(root, spec, workdir, ipc_dir)
+    os.chroot(root)
+    os.chdir("/")
+    kernel = os.fork()
+    if kernel == 0:
+        try:
+            _exec_kernel(spec, workdir, conn, extra)
+        finally:
+            os._exit(127)
+    deadline = time.monotonic() + lim["notebook_timeout"]
+    status = 0
+    while True:
+        try:
+            pid, st = os.waitpid(-1, os.WNOHANG)  # reap orphans re-parented to us, and the kernel
+        except ChildProcessError:
+            break
+        if pid == kernel:
+            status = os.waitstatus_to_exitcode(st)
+            break
+        if pid == 0:
+            if time.monotonic() > deadline:
+                print(f"rnn-course sandbox: notebook timed out after {lim['notebook_timeout']} s; "
+                      "every process of it was killed", file=sys.stderr, flush=True)
+                os.kill(kernel, signal.SIGKILL)
+                deadline = float("inf")
+            time.sleep(0.05)
+    return status if status >= 0 else 128 - status  # returning from PID 1 kills all the namespace
+
+
+def launch(spec_file: str, scratch: str, connection_file: str, extra: list[str]) -> int:
+    """The kernel command: unshare namespaces, fork the namespace's init, wait for it."""
+    spec = json.loads(Path(spec_file).read_text())
+    lim = spec["limits"]
+    workdir = Path.cwd().resolve()
+    scratch_p = Path(scratch)
+    ipc_dir = scratch_p / "ipc"
+    # the kernel reads its own copy of the connection file (jupyter_client writes it 0600 for root)
+    conn = ipc_dir / "kernel.json"
+    shutil.copyfile(connection_file, conn)
+    os.chown(conn, lim["uid"], lim["gid"])
+    os.chmod(conn, 0o400)
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_IGN)  # the kernel gets these from the process group itself
+    _check(_libc().unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS), "unshare")
+    alive_r, alive_w = os.pipe()
+    child = os.fork()
+    if child == 0:
+        code = 1
+        try:
+            os.close(alive_w)
+            code = _init(spec, workdir, scratch_p, conn, extra, alive_r)
+        except BaseException as exc:  # noqa: BLE001 - report and die; never run the kernel unsandboxed
+            print(f"rnn-course sandbox: cannot start the kernel: {exc}", file=sys.stderr, flush=True)
+        finally:
+            os._exit(code)
+    os.close(alive_r)
+    _, st = os.waitpid(child, 0)
+    return os.waitstatus_to_exitcode(st)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m rnn_helpers.grading.sandbox SPEC SCRATCH CONNECTION_FILE [-- EXTRA...]``."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    extra: list[str] = []
+    if "--" in argv:
+        i = argv.index("--")
+        argv, extra = argv[:i], argv[i + 1:]
+    if len(argv) != 3:
+        print(main.__doc__, file=sys.stderr)
+        return 2
+    return launch(argv[0], argv[1], argv[2], extra)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

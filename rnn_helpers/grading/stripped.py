@@ -1,0 +1,178 @@
+"""A build of ``rnn_helpers`` without the reference implementations, for the grading kernel.
+
+In the sandboxed kernel, ``rnn_helpers`` must keep what a student legitimately uses (data sets, figures,
+``grading.records``, ``grading.registry`` and the cases of ``grading.checks_*``) but not the modules that
+hold the reference implementations of graded functions: delegation then cannot work, whatever route it
+takes (import, alias, ``importlib``, a path on disk). Each removed module is replaced by a stub that
+raises, when imported::
+
+    ImportError: rnn_helpers.simple_rnn is not available while grading: implement the function yourself
+
+Which modules are removed (:func:`stripped_modules`):
+
+1. every module named in a ``Check.reference`` of any assignment whose ``checks_<assignment>.py`` exists
+   (the registry is the single source of truth for what is graded);
+2. the recurrent cores that hold chapters 02-05's graded cells (``BASELINE``), so that a missing or
+   broken checks module can never ship them into the kernel;
+3. any other module that *defines* a function with the name of a graded function (a second copy of a
+   reference, e.g. a helper that re-implements ``rnn_cell_forward``);
+4. any module that imports a stripped module at import time (it could not import anyway; the stub
+   says why), repeated until nothing changes;
+5. the grader's own modules in ``rnn_helpers.grading`` (everything but ``records``, ``registry`` and
+   ``checks_*``): the kernel has no use for them.
+
+Nothing compiled is copied (no ``__pycache__``, no ``.pyc``): bytecode of a stripped module would bring
+the reference back.
+"""
+from __future__ import annotations
+
+import ast
+import importlib.util
+import shutil
+from pathlib import Path
+
+PACKAGE = "rnn_helpers"
+BASELINE = ("rnn_helpers.simple_rnn", "rnn_helpers.gru", "rnn_helpers.lstm", "rnn_helpers.deep_rnn")
+GRADING_KEPT = ("rnn_helpers.grading", "rnn_helpers.grading.records", "rnn_helpers.grading.registry")
+STUB_MESSAGE = "{module} is not available while grading: implement the function yourself"
+
+
+def package_dir() -> Path:
+    """The directory of the real (installed or editable) ``rnn_helpers``."""
+    spec = importlib.util.find_spec(PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError(f"{PACKAGE} is not installed")
+    return Path(list(spec.submodule_search_locations)[0])
+
+
+def _module_files(root: Path) -> dict[str, Path]:
+    """Dotted module name -> source file, for every ``.py`` of the package."""
+    found = {}
+    for path in sorted(root.rglob("*.py")):
+        if "__pycache__" in path.parts:
+            continue
+        rel = path.relative_to(root.parent).with_suffix("")
+        parts = list(rel.parts)
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        found[".".join(parts)] = path
+    return found
+
+
+def graded_references() -> dict[str, set[str]]:
+    """``{module: {function, ...}}`` named by the checks of every assignment that has a checks module."""
+    from rnn_helpers.grading import registry
+
+    refs: dict[str, set[str]] = {}
+    for assignment in registry.ASSIGNMENTS:
+        if importlib.util.find_spec(f"rnn_helpers.grading.checks_{assignment}") is None:
+            continue
+        for check in registry.checks_for(assignment).values():
+            module, _, name = check.reference.partition(":")
+            refs.setdefault(module, set()).add(name)
+    return refs
+
+
+def _top_level_imports(tree: ast.Module, module: str, is_package: bool) -> set[str]:
+    """Modules imported at import time (module body, not inside functions), absolute names."""
+    names = set()
+    base = module.split(".") if is_package else module.split(".")[:-1]
+    for node in tree.body:
+        stack = [node]
+        while stack:
+            n = stack.pop()
+            if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+                continue
+            if isinstance(n, ast.Import):
+                names.update(a.name for a in n.names)
+            elif isinstance(n, ast.ImportFrom):
+                if n.level:
+                    prefix = ".".join(base[: len(base) - (n.level - 1)])
+                    mod = f"{prefix}.{n.module}" if n.module else prefix
+                else:
+                    mod = n.module or ""
+                names.add(mod)
+                names.update(f"{mod}.{a.name}" for a in n.names)
+            stack.extend(ast.iter_child_nodes(n))
+    return names
+
+
+def _defined_functions(tree: ast.Module) -> set[str]:
+    return {n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+
+
+def _covered(module: str, stripped: set[str]) -> str | None:
+    """The stripped module that ``module`` is or lies inside, if any."""
+    for s in stripped:
+        if module == s or module.startswith(s + "."):
+            return s
+    return None
+
+
+def stripped_modules(root: Path | None = None) -> dict[str, str]:
+    """``{module: why}`` for every module the stripped build replaces by a stub."""
+    root = root or package_dir()
+    files = _module_files(root)
+    refs = graded_references()
+    why: dict[str, str] = {}
+    for module in list(refs) + list(BASELINE):
+        if module in files:
+            why.setdefault(module, "holds the reference of a graded function")
+    graded_names = set().union(*refs.values()) if refs else set()
+    trees = {m: ast.parse(p.read_text(encoding="utf-8")) for m, p in files.items()}
+    for module, tree in trees.items():
+        if module in why or module in GRADING_KEPT or module.startswith("rnn_helpers.grading.checks_"):
+            continue
+        if module.startswith("rnn_helpers.grading."):
+            why[module] = "grader-side module"
+            continue
+        copies = sorted(_defined_functions(tree) & graded_names)
+        if copies:
+            why[module] = f"defines graded function(s) {', '.join(copies)}"
+    changed = True
+    while changed:
+        changed = False
+        for module, tree in trees.items():
+            if _covered(module, set(why)) or module == PACKAGE:
+                continue
+            is_pkg = files[module].name == "__init__.py"
+            for imported in _top_level_imports(tree, module, is_pkg):
+                hit = _covered(imported, set(why))
+                if hit:
+                    why[module] = f"imports {hit}"
+                    changed = True
+                    break
+    return why
+
+
+def _stub(module: str) -> str:
+    message = STUB_MESSAGE.format(module=module)
+    return (f'"""Removed from the grading build of rnn_helpers."""\n'
+            f"raise ImportError({message!r}, name={module!r})\n")
+
+
+def build_stripped(dest: str | Path) -> dict[str, str]:
+    """Write the stripped package to ``dest/rnn_helpers`` (replacing what is there).
+
+    Put ``dest`` first on the kernel's ``sys.path``. Returns ``{module: why}`` of the stubbed modules.
+    """
+    src = package_dir()
+    dest = Path(dest)
+    out = dest / PACKAGE
+    if out.exists():
+        shutil.rmtree(out)
+    dest.mkdir(parents=True, exist_ok=True)
+    why = stripped_modules(src)
+    files = _module_files(src)
+    shutil.copytree(src, out, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo", "*.so", "*.egg-info"))
+    for module in sorted(why, key=len):
+        path = out / files[module].relative_to(src)
+        if path.name == "__init__.py":  # a whole subpackage goes: one stub in its place
+            shutil.rmtree(path.parent)
+            path.parent.mkdir()
+        if path.exists() or path.name == "__init__.py":
+            path.write_text(_stub(module), encoding="utf-8")
+    for path in out.rglob("*"):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    (dest / "STRIPPED.txt").write_text("".join(f"{m}: {w}\n" for m, w in sorted(why.items())), encoding="utf-8")
+    return why

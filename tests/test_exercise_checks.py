@@ -1,0 +1,290 @@
+"""The graded exercises and their checks agree with each other and with the reference package.
+
+For every assignment:
+
+- every ``record_check`` line of the solution notebook names a check of ``checks_<assignment>.py`` and every
+  check is recorded by exactly one line, inside a graded test cell's hidden-test block;
+- each check's cases are deterministic, the reference runs on each of them, and the reference compared with
+  itself after ``records.encode``/``decode`` is exact;
+- the solution notebook, executed (visible tests included), gives functions whose recorded outputs match the
+  reference within the tolerance written in the hidden test: the solutions score full marks;
+- the released stubs (solution regions replaced by nbgrader's ``raise NotImplementedError()``) make every visible
+  test cell raise NotImplementedError and every case of every check record an error: they score 0;
+- a deliberately wrong output (reference + 1e-3, or an off-by-one for discrete outputs) is rejected.
+
+The comparison here is a local stand-in (``outputs_match``: recursive ``np.allclose`` with the stated
+tolerances, or the check's own ``compare``); the grader's comparison lives in the grading pipeline.
+The checks modules must not import reference modules at import time (the grading kernel lacks them).
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rnn_helpers.grading import records
+from rnn_helpers.grading.registry import ASSIGNMENTS, checks_for
+
+ROOT = Path(__file__).resolve().parents[1]
+RECORD_RE = re.compile(r'record_check\(\s*"(?P<assignment>[^"]+)",\s*"(?P<check>[^"]+)",\s*(?P<fn>.+?),\s*'
+                       r'rtol=(?P<rtol>[^,\s]+),\s*atol=(?P<atol>[^,\s)]+)\s*\)')
+HIDDEN_RE = re.compile(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS", re.S)
+SOLUTION_RE = re.compile(r"^(?P<indent>[ \t]*)### BEGIN SOLUTION.*?### END SOLUTION[^\n]*", re.S | re.M)
+# modules holding reference implementations of graded functions: absent from the grading kernel
+REFERENCE_MODULES = ["simple_rnn", "gru", "lstm", "deep_rnn", "gradcheck", "training", "initialization",
+                     "output_layer", "embedding", "encoding", "param_count", "gradient_flow", "torch_bridge",
+                     "text", "sampling", "forecasting", "char_model"]
+
+
+def notebook(assignment: str) -> dict:
+    return json.loads((ROOT / "solutions" / assignment / f"{assignment}.ipynb").read_text(encoding="utf-8"))
+
+
+def source(cell: dict) -> str:
+    s = cell["source"]
+    return "".join(s) if isinstance(s, list) else s
+
+
+def record_lines(assignment: str) -> list[dict]:
+    """The record_check calls of the solution notebook: assignment, check, fn expression, rtol, atol, cell id."""
+    found = []
+    for cell in notebook(assignment)["cells"]:
+        for m in RECORD_RE.finditer(source(cell)):
+            d = m.groupdict()
+            d.update(rtol=float(d["rtol"]), atol=float(d["atol"]),
+                     grade_id=cell.get("metadata", {}).get("nbgrader", {}).get("grade_id"), cell=cell)
+            found.append(d)
+    return found
+
+
+def stub(src: str) -> str:
+    """What nbgrader's ClearSolutions leaves of a solution region."""
+    return SOLUTION_RE.sub(lambda m: f"{m['indent']}# YOUR CODE HERE\n{m['indent']}raise NotImplementedError()", src)
+
+
+def run_notebook(assignment: str, *, stubs: bool, tmp_path: Path) -> tuple[dict, dict[str, BaseException | None]]:
+    """Exec the notebook's code cells in one namespace (hidden tests left out), in ``tmp_path``.
+
+    Returns the namespace and, per graded test cell, the exception it raised (None if it passed).
+    """
+    ns: dict = {"__name__": "__main__"}
+    results: dict[str, BaseException | None] = {}
+    with contextlib.chdir(tmp_path), contextlib.redirect_stdout(io.StringIO()):
+        for cell in notebook(assignment)["cells"]:
+            if cell["cell_type"] != "code":
+                continue
+            meta = cell.get("metadata", {}).get("nbgrader", {})
+            src = HIDDEN_RE.sub("", source(cell))
+            if stubs and meta.get("solution"):
+                src = stub(src)
+            try:
+                exec(compile(src, f"<{assignment}:{meta.get('grade_id', '?')}>", "exec"), ns)
+                error = None
+            except Exception as exc:  # noqa: BLE001 - a test cell's failure is what we record
+                error = exc
+                if not meta.get("grade"):
+                    raise
+            if meta.get("grade"):
+                results[meta["grade_id"]] = error
+    return ns, results
+
+
+def outputs_match(student, expected, rtol: float, atol: float, compare=None) -> str | None:
+    """None when ``student`` (decoded) matches ``expected`` within rtol/atol, else a reason."""
+    if compare is not None:
+        return compare(student, expected, rtol, atol)
+    if isinstance(student, records.CaseError):
+        return f"raised {student.message}"
+    if isinstance(expected, dict):
+        if not isinstance(student, dict) or set(student) != set(expected):
+            return f"keys {sorted(student) if isinstance(student, dict) else type(student)} != {sorted(expected)}"
+        for k in expected:
+            why = outputs_match(student[k], expected[k], rtol, atol)
+            if why:
+                return f"[{k!r}] {why}"
+        return None
+    if isinstance(expected, (list, tuple)) and not all(isinstance(v, (int, float)) for v in expected):
+        if not isinstance(student, (list, tuple)) or len(student) != len(expected):
+            return f"expected a sequence of {len(expected)}"
+        for i, (s, e) in enumerate(zip(student, expected)):
+            why = outputs_match(s, e, rtol, atol)
+            if why:
+                return f"[{i}] {why}"
+        return None
+    if isinstance(expected, str):
+        return None if student == expected else f"{student!r} != {expected!r}"
+    s, e = np.asarray(student), np.asarray(expected)
+    if s.shape != e.shape:
+        return f"shape {s.shape} != {e.shape}"
+    if s.dtype.kind not in "biuf" or not np.allclose(s, e, rtol=rtol, atol=atol):
+        return f"values differ (max abs diff {np.max(np.abs(s.astype(float) - e.astype(float))) if s.size else 0})"
+    return None
+
+
+def reference_outputs(check) -> list:
+    ref = check.reference_function()
+    out = []
+    for case in check.cases():
+        value = check.reference_call(ref, case) if check.reference_call else ref(**case)
+        out.append(records.decode(json.loads(json.dumps(records.encode(value)))))
+    return out
+
+
+def perturb(value):
+    """A wrong answer close to the right one."""
+    if isinstance(value, dict):
+        return {k: perturb(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return tuple(perturb(v) for v in value)
+    if isinstance(value, list):
+        return [perturb(v) for v in value]
+    if isinstance(value, str):
+        return value + "?"
+    if isinstance(value, (bool, np.bool_)):
+        return not value
+    if isinstance(value, (int, np.integer)):
+        return value + 1
+    if isinstance(value, float):
+        return value + 1e-3 * (1 + abs(value))
+    a = np.asarray(value)
+    if a.dtype.kind == "b":
+        return ~a
+    if a.dtype.kind in "iu":
+        return a + 1
+    return a + 1e-3 * (1 + np.abs(a))
+
+
+ALL_CHECKS = [(a, name) for a in ASSIGNMENTS for name in checks_for(a)]
+
+
+@pytest.fixture(scope="module")
+def solution_runs(tmp_path_factory):
+    cache = {}
+
+    def get(assignment):
+        if assignment not in cache:
+            cache[assignment] = run_notebook(assignment, stubs=False, tmp_path=tmp_path_factory.mktemp(assignment))
+        return cache[assignment]
+    return get
+
+
+@pytest.fixture(scope="module")
+def reference_cache():
+    cache = {}
+
+    def get(assignment, name):
+        if (assignment, name) not in cache:
+            cache[assignment, name] = reference_outputs(checks_for(assignment)[name])
+        return cache[assignment, name]
+    return get
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_every_check_is_recorded_once_in_a_hidden_block(assignment):
+    lines = record_lines(assignment)
+    recorded = [d["check"] for d in lines]
+    assert sorted(recorded) == sorted(checks_for(assignment)), "record_check lines and CHECKS differ"
+    for d in lines:
+        assert d["assignment"] == assignment
+        meta = d["cell"]["metadata"]["nbgrader"]
+        assert meta.get("grade") and meta.get("locked") and meta.get("points", 0) > 0, d["grade_id"]
+        hidden = "".join(HIDDEN_RE.findall(source(d["cell"])))
+        assert f'"{d["check"]}"' in hidden, f"{d['check']} is recorded outside the hidden-test block"
+        assert d["rtol"] >= 0 and d["atol"] >= 0
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_graded_cells_have_visible_tests_and_no_reference_call(assignment):
+    for cell in notebook(assignment)["cells"]:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if not meta.get("grade"):
+            continue
+        visible = HIDDEN_RE.sub("", source(cell))
+        assert "assert" in visible, f"{meta['grade_id']} has no visible test"
+        assert "rnn_helpers" not in visible, f"{meta['grade_id']}'s visible tests use rnn_helpers"
+        assert "### BEGIN HIDDEN TESTS" in source(cell), f"{meta['grade_id']} has no hidden tests"
+
+
+@pytest.mark.parametrize("assignment,name", ALL_CHECKS)
+def test_cases_are_deterministic(assignment, name):
+    check = checks_for(assignment)[name]
+    a, b = check.cases(), check.cases()
+    assert len(a) >= 4, "a check needs several cases"
+    enc = [json.dumps({k: records.encode(v) for k, v in c.items() if not callable(v)}, sort_keys=True) for c in a]
+    enc2 = [json.dumps({k: records.encode(v) for k, v in c.items() if not callable(v)}, sort_keys=True) for c in b]
+    assert enc == enc2
+
+
+@pytest.mark.parametrize("assignment,name", ALL_CHECKS)
+def test_reference_runs_and_roundtrips_exactly(assignment, name, reference_cache):
+    check = checks_for(assignment)[name]
+    expected = reference_cache(assignment, name)
+    again = reference_outputs(check)
+    for e, a in zip(expected, again):
+        assert outputs_match(a, e, 0.0, 0.0, check.compare) is None
+
+
+@pytest.mark.parametrize("assignment,name", ALL_CHECKS)
+def test_wrong_output_is_rejected(assignment, name, reference_cache):
+    check = checks_for(assignment)[name]
+    line = next(d for d in record_lines(assignment) if d["check"] == name)
+    expected = reference_cache(assignment, name)
+    rejected = [outputs_match(perturb(e), e, line["rtol"], line["atol"], check.compare) is not None for e in expected]
+    assert any(rejected), "no case notices an output that is off by 1e-3"
+    assert sum(rejected) >= len(rejected) - 1, f"perturbed outputs accepted on {rejected.count(False)} cases"
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_solution_scores_full_marks(assignment, solution_runs, reference_cache):
+    ns, results = solution_runs(assignment)
+    failed = {k: repr(v) for k, v in results.items() if v is not None}
+    assert not failed, f"visible tests fail on the solution: {failed}"
+    for d in record_lines(assignment):
+        check = checks_for(assignment)[d["check"]]
+        fn = eval(d["fn"], ns)  # noqa: S307 - the notebook's own expression, e.g. a function name
+        got = [records.decode(json.loads(json.dumps(o))) for o in records.run_cases(fn, check.cases(), check.call)]
+        expected = reference_cache(assignment, d["check"])
+        assert len(got) == len(expected)
+        for i, (g, e) in enumerate(zip(got, expected)):
+            why = outputs_match(g, e, d["rtol"], d["atol"], check.compare)
+            assert why is None, f"{d['check']} case {i}: {why}"
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_released_stubs_score_zero(assignment, tmp_path):
+    ns, results = run_notebook(assignment, stubs=True, tmp_path=tmp_path)
+    for grade_id, error in results.items():
+        assert isinstance(error, NotImplementedError), f"{grade_id}: the stub gives {error!r}"
+    for d in record_lines(assignment):
+        check = checks_for(assignment)[d["check"]]
+        outputs = records.run_cases(eval(d["fn"], ns), check.cases(), check.call)  # noqa: S307
+        assert outputs and all("__error__" in o and "NotImplementedError" in o["__error__"] for o in outputs)
+
+
+def test_checks_modules_import_no_reference_module():
+    """Import every checks module and build every case with the reference modules blocked."""
+    code = f"""
+import sys, importlib.abc
+BLOCKED = {{"rnn_helpers." + m for m in {REFERENCE_MODULES!r}}}
+class Block(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name in BLOCKED:
+            raise ImportError("blocked reference module " + name)
+sys.meta_path.insert(0, Block())
+from rnn_helpers.grading.registry import ASSIGNMENTS, checks_for
+for a in ASSIGNMENTS:
+    for c in checks_for(a).values():
+        c.cases()
+leaked = sorted(m for m in sys.modules if m in BLOCKED)
+assert not leaked, leaked
+print("ok")
+"""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-2000:]

@@ -1,0 +1,226 @@
+"""The grading pipeline on a tiny fixture assignment (tests/fixtures/grading): one batch, many students.
+
+The batch is graded once (module fixture) with the plain kernel (``unsafe=True``: the fixture's hidden tests
+import ``fixture_course`` through PYTHONPATH, which the sandbox's clean environment does not carry; the
+sandboxed run is covered on the real assignments in test_grade_command.py). Points of the fixture:
+test_scale 2, test_affine 3, test_shout 1.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import pathlib
+import sys
+import zipfile
+
+import pytest
+
+FIXTURES = pathlib.Path(__file__).parent / "fixtures" / "grading"
+sys.path.insert(0, str(FIXTURES))
+import fixture_course as fc  # noqa: E402
+
+pytestmark = pytest.mark.slow
+
+
+def _drop(nb: dict, grade_id: str) -> dict:
+    nb = json.loads(json.dumps(nb))
+    nb["cells"] = [c for c in nb["cells"] if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") != grade_id]
+    return nb
+
+
+def _edit_test(nb: dict, grade_id: str, source: str) -> dict:
+    nb = json.loads(json.dumps(nb))
+    for c in nb["cells"]:
+        if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == grade_id:
+            c["source"] = source
+    return nb
+
+
+def _tree_hash(root: pathlib.Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    root = tmp_path_factory.mktemp("course")
+    fc.write_source_tree(root)
+    release = fc.release_notebook(root)
+    subs = root / "submitted"
+
+    def put(student, content, name="ps1/ps1.ipynb"):
+        path = subs / student / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content if isinstance(content, str) else json.dumps(content))
+
+    right = fc.with_solutions(release, fc.RIGHT)
+    put("honest", right)
+    put("stderr", fc.with_solutions(release, fc.STDERR))
+    put("untouched", release)
+    put("wrong", fc.with_solutions(release, fc.WRONG_VALUES))
+    put("half", fc.with_solutions(release, dict(fc.RIGHT, affine=fc.WRONG_VALUES["affine"])))
+    put("deleted", _drop(right, "test_shout"))
+    put("edited", _edit_test(fc.with_solutions(release, dict(fc.RIGHT, shout="def shout(w):\n    return w\n")),
+                             "test_shout", "pass\n"))
+    put("exits", fc.with_solutions(release, dict(fc.RIGHT, affine="import os\nos._exit(1)\n")))
+    put("raises", fc.with_solutions(release, dict(fc.RIGHT, scale="raise ValueError('half-finished')\n")))
+    put("badjson", "{not json")
+    put("binary", bytes(range(256)) * 10)
+    put("wrongname", right, name="ps1/ps1 (1).ipynb")
+    put("extra", right)
+    put("extra", release, name="ps1/scratch.ipynb")
+    (subs / "nothing" / "ps1").mkdir(parents=True)
+    (subs / "nothing" / "ps1" / "notes.txt").write_text("forgot the notebook")
+    before = _tree_hash(subs)
+    out = root / "out"
+    from rnn_helpers.grading.pipeline import grade
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PYTHONPATH", str(FIXTURES))  # the plain kernel imports fixture_course for the hidden tests
+        run = grade("ps1", subs, out, source_root=root, checks_provider=fc.checks_provider, unsafe=True,
+                    echo=lambda line: None)
+    rows = {r["student_id"]: r for r in csv.DictReader(open(out / "grades.csv", encoding="utf-8"))}
+    return {"root": root, "subs": subs, "out": out, "run": run, "rows": rows, "before": before,
+            "release": release}
+
+
+def score(course, student):
+    return float(course["rows"][student]["score"])
+
+
+def test_every_student_has_one_row_with_the_required_columns(course):
+    rows = course["rows"]
+    assert sorted(rows) == sorted(p.name for p in course["subs"].iterdir())
+    for r in rows.values():
+        assert r["assignment"] == "ps1" and float(r["max_score"]) == fc.MAX_SCORE
+        assert {"status", "reason", "test_scale", "test_affine", "test_shout"} <= set(r)
+
+
+def test_right_functions_score_full_marks(course):
+    assert score(course, "honest") == fc.MAX_SCORE
+    assert course["rows"]["honest"]["reason"] == ""
+
+
+def test_untouched_release_scores_zero(course):
+    assert score(course, "untouched") == 0
+    assert "NotImplementedError" in course["rows"]["untouched"]["reason"]
+
+
+def test_right_shapes_wrong_values_score_zero_on_those_cells(course):
+    r = course["rows"]["wrong"]
+    assert (float(r["test_scale"]), float(r["test_affine"]), float(r["test_shout"])) == (0, 0, fc.POINTS["test_shout"])
+    assert "scale: case 0 differs from the reference" in r["reason"]
+    assert "rtol=1e-06" in r["reason"]  # the tolerance is the one written in the trusted test cell
+
+
+def test_partial_credit_per_cell(course):
+    assert score(course, "half") == fc.POINTS["test_scale"] + fc.POINTS["test_shout"]
+
+
+def test_honest_student_writing_to_stderr_keeps_full_marks(course):
+    # plain nbgrader gives 0 here (test_grade_plain_nbgrader.py); warnings.warn writes to the kernel's stderr
+    assert score(course, "stderr") == fc.MAX_SCORE, course["rows"]["stderr"]["reason"]
+
+
+def test_deleted_test_cell_is_restored_and_graded(course):
+    assert score(course, "deleted") == fc.MAX_SCORE
+    assert course["rows"]["deleted"]["status"] == "graded"
+    summary = course["run"].students[[s.student_id for s in course["run"].students].index("deleted")]
+    assert any("test_shout was missing and has been restored" in n for nb in summary.notebooks for n in nb.notes)
+
+
+def test_edited_test_cell_is_restored_so_its_visible_test_fails(course):
+    r = course["rows"]["edited"]
+    assert float(r["test_shout"]) == 0 and "shout must upper-case the word" in r["reason"]
+    assert float(r["test_scale"]) == fc.POINTS["test_scale"]
+
+
+def test_kernel_that_exits_keeps_earlier_points_and_the_batch_goes_on(course):
+    r = course["rows"]["exits"]
+    assert float(r["test_scale"]) == fc.POINTS["test_scale"]
+    assert float(r["test_affine"]) == 0 and float(r["test_shout"]) == 0
+    assert "kernel died" in r["reason"]
+
+
+def test_cell_that_raises_costs_only_its_function(course):
+    r = course["rows"]["raises"]
+    assert float(r["test_scale"]) == 0 and score(course, "raises") == fc.MAX_SCORE - fc.POINTS["test_scale"]
+
+
+@pytest.mark.parametrize("student, words", [("badjson", "not valid JSON"), ("binary", "not text"),
+                                            ("nothing", "no notebook")])
+def test_unreadable_or_missing_notebook_scores_zero_with_the_reason(course, student, words):
+    r = course["rows"][student]
+    assert score(course, student) == 0 and words in r["reason"] and r["status"] == "not gradable"
+    html = (course["out"] / "feedback" / student / "ps1" / "ps1.html").read_text()
+    assert words in html
+
+
+def test_wrong_file_name_is_graded_with_a_note(course):
+    assert score(course, "wrongname") == fc.MAX_SCORE
+    html = (course["out"] / "feedback" / "wrongname" / "ps1" / "ps1.html").read_text()
+    assert "wrong file name" in html
+
+
+def test_extra_notebooks_are_ignored_with_a_note(course):
+    assert score(course, "extra") == fc.MAX_SCORE
+    assert "scratch.ipynb" in (course["out"] / "feedback" / "extra" / "ps1" / "ps1.html").read_text()
+
+
+def test_feedback_names_each_failed_test_with_its_message_and_hides_hidden_tests(course):
+    for student in course["rows"]:
+        path = course["out"] / "feedback" / student / "ps1" / "ps1.html"
+        html = path.read_text()
+        assert "SECRET_HIDDEN_MARKER" not in html and "record_check(" not in html, student
+        assert "SECRET_NOTES" not in html
+    html = (course["out"] / "feedback" / "wrong" / "ps1" / "ps1.html").read_text()
+    assert "test_scale" in html and "scale: case 0 differs from the reference" in html
+    assert "test_affine" in html and "affine_first_row" in html
+    # the visible part of the test the student received is shown
+    assert "scale must keep the shape of x" in html
+
+
+def test_feedback_folder_holds_only_the_feedback_pages(course):
+    files = [p for p in (course["out"] / "feedback").rglob("*") if p.is_file()]
+    assert files and all(p.suffix == ".html" for p in files)
+    assert not list(course["out"].rglob("instructor_notes.txt"))
+
+
+def test_submissions_are_unchanged(course):
+    assert _tree_hash(course["subs"]) == course["before"]
+
+
+def test_gradebook_agrees_with_grades_csv(course):
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course['out'] / 'gradebook.db'}") as gb:
+        for student, row in course["rows"].items():
+            sub = gb.find_submission("ps1", student)
+            assert sub.score == pytest.approx(float(row["score"])), student
+            assert not sub.needs_manual_grade, student
+
+
+def test_grading_a_zip_twice_gives_the_same_grades(course, tmp_path, monkeypatch):
+    from rnn_helpers.grading.pipeline import grade
+
+    students = ["honest", "wrong", "badjson"]
+    archive = tmp_path / "class.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for s in students:
+            for p in (course["subs"] / s).rglob("*"):
+                if p.is_file():
+                    zf.write(p, f"submitted/{p.relative_to(course['subs'])}")
+    texts = []
+    for i in range(2):
+        monkeypatch.setenv("PYTHONPATH", str(FIXTURES))
+        grade("ps1", archive, tmp_path / f"out{i}", source_root=course["root"], checks_provider=fc.checks_provider,
+              unsafe=True, echo=lambda line: None)
+        texts.append((tmp_path / f"out{i}" / "grades.csv").read_text())
+    assert texts[0] == texts[1]
+    rows = list(csv.DictReader(texts[0].splitlines()))
+    expected = {r["student_id"]: r for r in course["rows"].values() if r["student_id"] in students}
+    assert {r["student_id"]: r for r in rows} == expected

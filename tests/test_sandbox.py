@@ -1,0 +1,253 @@
+"""The grading sandbox: what a student's kernel can and cannot do, and how nbgrader/nbclient reach it.
+
+Root-only tests (marked ``root``) run the real kernel through nbclient with ``executor_config``; they are
+skipped, with the reason, when not root (CI runs as root).
+"""
+import os
+import sqlite3
+import subprocess
+import time
+
+import nbformat
+import pytest
+
+from rnn_helpers.grading import sandbox
+from rnn_helpers.grading.sandbox import NEEDS_ROOT, Limits, executor_config, sandbox_available
+
+ROOT_REASON = "needs root for the grading sandbox (unprivileged user, namespaces)"
+root = pytest.mark.skipif(os.geteuid() != 0, reason=ROOT_REASON)
+
+
+def notebook(*sources):
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell(s) for s in sources]
+    return nb
+
+
+def run(nb, nbdir, workdir, limits=None):
+    """Execute ``nb`` with the sandboxed kernel in ``nbdir``; return (notebook, error or None)."""
+    from nbclient import NotebookClient
+
+    config = executor_config(limits or Limits(), workdir)
+    client = NotebookClient(nb, config=config, resources={"metadata": {"path": str(nbdir)}}, allow_errors=True)
+    try:
+        client.execute()
+        return nb, None
+    except Exception as exc:  # DeadKernelError etc.: the test asserts on it
+        return nb, exc
+
+
+def text(cell) -> str:
+    parts = []
+    for o in cell.outputs:
+        parts.append(o.get("text", "") if o.output_type == "stream" else "")
+        if o.output_type == "error":
+            parts.append(f"{o.ename}: {o.evalue}")
+        if o.output_type in ("execute_result", "display_data"):
+            parts.append(o.data.get("text/plain", ""))
+    return "".join(parts)
+
+
+def sandbox_pids(uid):
+    out = subprocess.run(["ps", "-eo", "pid=,uid="], capture_output=True, text=True).stdout.split("\n")
+    return [line.split()[0] for line in out if line.split() and line.split()[1] == str(uid)]
+
+
+# ---------------------------------------------------------------------------------------------------
+# No root needed
+
+
+def test_limits_defaults_and_validation():
+    lim = Limits()
+    assert (lim.cell_timeout, lim.notebook_timeout) == (30, 600)
+    assert 1 << 30 <= lim.memory_bytes <= 8 << 30 and lim.max_processes >= 16
+    assert lim.cpu_limit == 1200
+    with pytest.raises(ValueError, match="Limits.cell_timeout"):
+        Limits(cell_timeout=0)
+    with pytest.raises(ValueError, match="Limits.uid must be a positive int"):
+        Limits(uid=0)
+
+
+def test_not_root_means_no_sandbox_and_says_so(monkeypatch):
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    ok, reason = sandbox_available()
+    assert not ok and reason == NEEDS_ROOT
+    assert "run as root or pass --unsafe" in reason
+
+
+def test_nbgrader_execute_ignores_a_configured_kernel_manager_class(tmp_path):
+    """Surprise pinned: nbgrader's Execute passes kernel_manager_class=AsyncKernelManager as a constructor
+    argument, which beats config. So executor_config swaps Execute for SandboxExecute in the autograde chain."""
+    from jupyter_client.manager import AsyncKernelManager
+    from nbgrader.preprocessors import Execute
+
+    config = executor_config(Limits(), tmp_path)
+    assert Execute(config=config).kernel_manager_class is AsyncKernelManager
+    sandboxed = sandbox.SandboxExecute(config=config)
+    assert sandboxed.kernel_manager_class is sandbox.SandboxKernelManager
+    assert sandboxed.timeout == 30 and sandboxed.interrupt_on_timeout
+    chain = config.Autograde.autograde_preprocessors
+    assert sandbox.SandboxExecute in chain and Execute not in chain
+
+
+def test_plain_nbclient_takes_the_kernel_manager_from_config(tmp_path):
+    from nbclient import NotebookClient
+
+    client = NotebookClient(notebook("1"), config=executor_config(Limits(), tmp_path))
+    assert client.kernel_manager_class is sandbox.SandboxKernelManager
+    assert client.timeout == 30
+
+
+# ---------------------------------------------------------------------------------------------------
+# Root: the real kernel
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    return tmp_path_factory.mktemp("grader")
+
+
+@pytest.fixture
+def course(tmp_path):
+    """A course-like layout: gradebook and solutions beside the notebook's directory."""
+    nbdir = tmp_path / "autograded" / "alice" / "02_simple_rnn"
+    nbdir.mkdir(parents=True)
+    (nbdir / "02_simple_rnn.ipynb").write_text("{}")
+    (nbdir / "data.txt").write_text("1 2 3")
+    (tmp_path / "solutions").mkdir()
+    (tmp_path / "solutions" / "answer.txt").write_text("secret")
+    db = tmp_path / "gradebook.db"
+    with sqlite3.connect(db) as con:
+        con.execute("create table grade (id text, manual_score real)")
+        con.execute("insert into grade values ('a', 1.0)")
+    return tmp_path, nbdir, db
+
+
+@root
+def test_sandbox_is_available_as_root():
+    ok, reason = sandbox_available()
+    assert ok, reason
+
+
+@root
+def test_kernel_runs_unprivileged_offline_and_sees_only_the_stripped_package(course, workdir):
+    base, nbdir, db = course
+    nb, err = run(notebook(
+        "import os, sys; print(os.getuid(), os.getgid(), os.getcwd() == os.environ['HOME'])",
+        "import rnn_helpers; print(rnn_helpers.__file__)",
+        "import rnn_helpers.simple_rnn",
+        f"print([os.path.exists(p) for p in ({str(db)!r}, {str(base / 'solutions')!r}, '/work/main/solutions', "
+        "'/work/main/rnn_helpers', '/work/main/.git', '/root/.bash_history')])",
+        "import socket\ntry:\n    socket.create_connection(('127.0.0.1', 22), timeout=2); print('connected')\n"
+        "except OSError as e:\n    print('no network', e.errno)",
+        "import numpy, torch; print(torch.tensor([1.0, 2.0]).sum().item())",
+        "print(sorted(os.listdir('.')))",
+    ), nbdir, workdir)
+    assert err is None
+    out = [text(c) for c in nb.cells]
+    uid, gid, home = out[0].split()
+    assert int(uid) == Limits().uid != 0 and int(gid) == Limits().gid and home == "True"
+    assert out[1].strip().startswith(str(workdir / "stripped"))
+    assert "rnn_helpers.simple_rnn is not available while grading: implement the function yourself" in out[2]
+    assert out[3].strip() == "[False, False, False, False, False, False]"
+    assert out[4].startswith("no network")
+    assert out[5].strip() == "3.0"
+    assert [f for f in eval(out[6]) if not f.startswith('.')] == ['data.txt']  # a private copy, notebooks left out
+
+
+@root
+def test_writes_stay_inside_the_sandbox(course, workdir):
+    base, nbdir, db = course
+    before = (nbdir / "data.txt").read_text()
+    nb, err = run(notebook(
+        "open('data.txt', 'w').write('tampered'); open('numpy.py', 'w').write('x = 1')",
+        f"try:\n    open({str(db)!r}, 'w')\nexcept OSError as e:\n    print(type(e).__name__)",
+        "try:\n    open('/usr/evil', 'w')\nexcept OSError as e:\n    print(type(e).__name__)",
+    ), nbdir, workdir)
+    assert err is None
+    assert (nbdir / "data.txt").read_text() == before
+    assert not (nbdir / "numpy.py").exists()
+    assert text(nb.cells[1]).strip() in ("FileNotFoundError", "PermissionError", "OSError")
+    assert text(nb.cells[2]).strip() in ("OSError", "PermissionError")  # read-only file system
+
+
+@root
+def test_a_double_forked_daemon_dies_with_the_kernel_and_never_reaches_the_gradebook(course, workdir):
+    """Issue 5's worst case: a process that outlives its kernel and sets every manual score to 1000."""
+    base, nbdir, db = course
+    daemon = f'''
+import os, time, sqlite3
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        for _ in range(600):
+            for path in ({str(db)!r}, "../../../gradebook.db"):
+                try:
+                    with sqlite3.connect(path) as con:
+                        con.execute("update grade set manual_score = 1000")
+                except Exception:
+                    pass
+            time.sleep(0.1)
+        os._exit(0)
+    os._exit(0)
+time.sleep(0.5)
+print("daemon started")
+'''
+    nb, err = run(notebook(daemon, "import subprocess; print(len([p for p in os.listdir('/proc') if p.isdigit()]))"),
+                  nbdir, workdir)
+    assert err is None and "daemon started" in text(nb.cells[0])
+    assert int(text(nb.cells[1]).split()[-1]) >= 3  # kernel + init + daemon were visible inside
+    time.sleep(1.0)
+    assert sandbox_pids(Limits().uid) == [], "a process of the notebook outlived its kernel"
+    with sqlite3.connect(db) as con:
+        assert con.execute("select manual_score from grade").fetchall() == [(1.0,)]
+
+
+@root
+def test_cell_timeout_interrupts_and_the_notebook_goes_on(course, workdir):
+    _, nbdir, _ = course
+    nb, err = run(notebook("while True:\n    pass", "print('next cell ran')"), nbdir, workdir,
+                  Limits(cell_timeout=3, notebook_timeout=120))
+    assert err is None
+    assert "KeyboardInterrupt" in text(nb.cells[0])
+    assert text(nb.cells[1]).strip() == "next cell ran"
+
+
+@root
+def test_notebook_wall_clock_kills_a_kernel_that_ignores_interrupts(course, workdir):
+    _, nbdir, _ = course
+    t0 = time.monotonic()
+    nb, err = run(notebook("import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass",
+                           "print('x')", "print('y')", "print('z')"),
+                  nbdir, workdir, Limits(cell_timeout=4, notebook_timeout=8))
+    elapsed = time.monotonic() - t0
+    assert err is not None and type(err).__name__ == "DeadKernelError"
+    assert elapsed < 60
+    assert sandbox_pids(Limits().uid) == []
+
+
+@root
+def test_memory_and_process_limits_hold(course, workdir):
+    _, nbdir, _ = course
+    nb, err = run(notebook(
+        "try:\n    x = bytearray(3 * 1024**3)\nexcept MemoryError:\n    print('MemoryError')",
+        "import os\nn = 0\ntry:\n    for _ in range(500):\n        if os.fork() == 0:\n            import time; time.sleep(30)"
+        "\n            os._exit(0)\n        n += 1\nexcept OSError as e:\n    print('fork refused after', n)",
+        "print('alive')",
+    ), nbdir, workdir, Limits(memory_bytes=2 * 1024**3, max_processes=40, notebook_timeout=120))
+    assert err is None
+    assert text(nb.cells[0]).strip() == "MemoryError"
+    assert text(nb.cells[1]).startswith("fork refused after")
+    assert int(text(nb.cells[1]).split()[-1]) < 40
+    assert text(nb.cells[2]).strip() == "alive"
+
+
+@root
+def test_a_kernel_that_exits_ends_the_run_without_leftovers(course, workdir):
+    _, nbdir, _ = course
+    nb, err = run(notebook("import os\nif os.fork() == 0:\n    import time; time.sleep(60)\nos._exit(3)", "print(1)"),
+                  nbdir, workdir, Limits(notebook_timeout=60))
+    assert err is not None and type(err).__name__ == "DeadKernelError"
+    time.sleep(0.5)
+    assert sandbox_pids(Limits().uid) == []

@@ -1,0 +1,142 @@
+"""scan_source: the grader's check, outside the kernel, of what a solution cell may not use."""
+import pytest
+
+from rnn_helpers.grading.source_check import scan_source
+
+HONEST = '''
+import numpy as np
+
+def rnn_cell_forward(x_t, h_prev, W_ih, W_hh, b_ih, b_hh, *, nonlinearity="tanh"):
+    """x_t (B, D), h_prev (B, H) -> h_next (B, H), cache."""
+    a = x_t @ W_ih.T + b_ih + h_prev @ W_hh.T + b_hh
+    h_next = np.tanh(a) if nonlinearity == "tanh" else np.maximum(a, 0.0)
+    cache = {"x_t": x_t, "h_prev": h_prev, "W_ih": W_ih, "W_hh": W_hh, "h_next": h_next}
+    return h_next, cache
+
+def grads(input, data):        # "input" is a fine parameter name
+    total = sum(v.sum() for v in data.values())
+    with open("scratch.txt") as fh:   # a plain relative file is allowed
+        fh.read()
+    return getattr(input, "shape"), total
+'''
+
+
+def test_honest_solution_has_no_findings():
+    assert scan_source(HONEST, from_scratch=True) == []
+
+
+def test_torch_modules_are_fine_outside_from_scratch_cells():
+    src = "import torch\nrnn = torch.nn.RNN(3, 4, batch_first=True)\n"
+    assert scan_source(src, from_scratch=False) == []
+    assert any("torch.nn.RNN" in r for r in scan_source(src, from_scratch=True))
+
+
+@pytest.mark.parametrize("src, expected", [
+    ("from rnn_helpers.simple_rnn import rnn_cell_forward as f", "calls the reference: rnn_helpers.simple_rnn"),
+    ("from rnn_helpers import gru\ngru.gru_forward", "calls the reference: rnn_helpers.gru"),
+    ("import rnn_helpers as r\nr.lstm.lstm_forward(1)", "calls the reference: rnn_helpers.lstm"),
+    ("import rnn_helpers.deep_rnn", "calls the reference: rnn_helpers.deep_rnn"),
+    ("import rnn_helpers\nf = getattr(rnn_helpers, 'simple_rnn')", "calls the reference: rnn_helpers.simple_rnn"),
+    ("import rnn_helpers\nf = getattr(rnn_helpers, 'simple' + '_rnn')", "looks up attributes by computed name (getattr)"),
+    ("import importlib\nm = importlib.import_module('rnn_helpers.' + 'lstm')", "imports modules dynamically (importlib)"),
+    ("m = __import__('rnn_helpers')", "imports modules dynamically (__import__)"),
+    ("name = 'rnn_helpers.gru'", "names the reference in a string: rnn_helpers.gru"),
+    ("e = eval\ne('1')", "runs code built at run time (eval)"),
+    ("exec('x = 1')", "runs code built at run time (exec)"),
+    ("c = compile('1', 'f', 'eval')", "compiles code at run time (compile)"),
+])
+def test_delegation_and_dynamic_code(src, expected):
+    assert expected in scan_source(src, from_scratch=True)
+
+
+@pytest.mark.parametrize("src", [
+    "import torch\ntorch.nn.RNN(2, 3)", "import torch.nn as nn\nnn.GRU(2, 3)", "from torch import nn\nnn.LSTM(2, 3)",
+    "from torch.nn import LSTMCell", "import torch\ncell = torch.nn.GRUCell(2, 3)", "import torch\ntorch._VF.lstm(1)",
+    "from torch import _VF", "import torch\ntorch.rnn_tanh(1)", "import torch\ntorch.lstm_cell(1)",
+    "import torch\ntorch.gru(1)", "import torch\nnn = torch.nn\nnn.RNN(2, 3)", "import torch\ntorch.ops.aten.lstm(1)",
+])
+def test_torch_recurrent_in_from_scratch_cells(src):
+    found = scan_source(src, from_scratch=True)
+    assert any("torch's built-in recurrent implementation" in r for r in found), found
+
+
+@pytest.mark.parametrize("src, expected", [
+    ("get_ipython().input_transformers_cleanup.append(f)", "installs an IPython input transformer"),
+    ("ip = get_ipython()\nip.ast_transformers.append(t)", "installs an IPython AST transformer"),
+    ("get_ipython().set_custom_exc((Exception,), h)", "installs an IPython custom exception handler"),
+    ("ip = get_ipython()\nip.showtraceback = lambda *a, **k: None", "replaces IPython's traceback display"),
+    ("get_ipython().register_magic_function(f)", "registers an IPython magic"),
+    ("get_ipython().events.register('post_run_cell', f)", "registers an IPython event callback"),
+    ("import sys\nsys.excepthook = h", "replaces sys.excepthook"),
+    ("import sys\nsys.modules['rnn_helpers.simple_rnn'] = m", "touches sys.modules"),
+    ("import sys\nsys.path.insert(0, '/work/main')", "changes the import path (sys.path)"),
+    ("import builtins\nbuiltins.print = p", "patches builtins"),
+    ("__builtins__.len = l", "patches builtins"),
+    ("import numpy as np\nnp.allclose = lambda *a, **k: True", "patches numpy.allclose (assigns to a library's attribute)"),
+    ("import numpy\nnumpy.testing.assert_allclose = f",
+     "patches numpy.testing.assert_allclose (assigns to a library's attribute)"),
+    ("import numpy as np\nsetattr(np, 'allclose', f)", "patches numpy (setattr)"),
+    ("import os\nos.fork()", "starts processes (os.fork)"),
+    ("import os\nos.system('sleep 100 &')", "runs shell commands (os.system)"),
+    ("import os\nos.execv('/bin/sh', ['sh'])", "starts programs (os.exec*)"),
+    ("import subprocess\nsubprocess.Popen(['sh'])", "starts processes (subprocess)"),
+    ("from multiprocessing import Process", "starts processes (multiprocessing)"),
+    ("import ctypes", "calls native code (ctypes)"),
+    ("import sys\nsys.settrace(f)", "installs a trace hook (sys.settrace)"),
+    ("import sys\nsys.setprofile(f)", "installs a profile hook (sys.setprofile)"),
+    ("import signal\nsignal.signal(2, 1)", "handles signals (signal)"),
+    ("open('/work/main/solutions/02_simple_rnn/02_simple_rnn.ipynb')",
+     "opens a file outside the notebook's directory ('/work/main/solutions/02_simple_rnn/02_simple_rnn.ipynb')"),
+    ("open('../other_student/02_simple_rnn.ipynb')",
+     "opens a file outside the notebook's directory ('../other_student/02_simple_rnn.ipynb')"),
+    ("open(path)", "opens a file whose path is computed at run time"),
+    ("open('numpy.py', 'w')", "writes files (open for writing)"),
+    ("class Liar(np.ndarray):\n    pass", "defines a subclass of np.ndarray (values that can lie about equality)"),
+    ("class L:\n    def __eq__(self, other):\n        return True", "defines __eq__ (objects that can lie about comparisons)"),
+    ("class L:\n    def __array_ufunc__(self, *a, **k):\n        return True",
+     "defines __array_ufunc__ (objects that can lie about comparisons)"),
+    ("%%capture\nx = 1", "uses IPython magics or shell commands (% or !)"),
+    ("!rm -rf ~", "uses IPython magics or shell commands (% or !)"),
+    ("import sys\nsys.exit(0)", "exits the kernel (sys.exit)"),
+    ("import os\nos._exit(0)", "exits the kernel (os._exit)"),
+    ("quit()", "exits the kernel (quit)"),
+    ("from rnn_helpers.grading.records import emit", "reaches into the grading helpers (rnn_helpers.grading) from a solution cell"),
+    ("def record_check(*a, **k):\n    pass", "defines a function named record_check (shadows the grading helpers)"),
+])
+def test_tampering_is_reported_in_plain_words(src, expected):
+    assert expected in scan_source(src, from_scratch=False)
+
+
+@pytest.mark.parametrize("src", ["def f(:\n    pass", "x = (", "\x00", "if True:\nreturn"])
+def test_syntax_errors_are_a_reason_not_an_exception(src):
+    found = scan_source(src, from_scratch=True)
+    assert len(found) == 1 and found[0].startswith("does not parse"), found
+
+
+def test_pathological_input_never_raises():
+    deep = "x = " + "(" * 5000 + "1" + ")" * 5000
+    assert scan_source(deep, from_scratch=True)  # too deep for the parser: reported, not raised
+    assert scan_source(None, from_scratch=True) == ["cell source is not text (NoneType)"]
+    assert scan_source("", from_scratch=True) == []
+
+
+def test_reference_modules_follow_the_stripped_build():
+    from rnn_helpers.grading.source_check import reference_modules
+    from rnn_helpers.grading.stripped import stripped_modules
+
+    names = reference_modules()
+    for module in stripped_modules():
+        if ".grading" not in module:
+            assert module.split(".")[1] in names
+
+
+def test_docstrings_and_comments_may_name_anything():
+    src = ('def rnn_param_count(D, H):\n    """Same count as torch.nn.RNN and rnn_helpers.simple_rnn."""\n'
+           '    # torch._VF.rnn_tanh is what nn.RNN calls\n    return H * (D + H + 2)\n')
+    assert scan_source(src, from_scratch=True) == []
+
+
+@pytest.mark.parametrize("src", ["print(In[-2])", "x = _ih", "print(_i3)", "get_ipython().history_manager"])
+def test_reading_the_input_history_is_reported(src):
+    """The hidden tests' source reaches the kernel as executed cells; a later cell could print it."""
+    assert "reads IPython's input/output history (the source of other cells)" in scan_source(src, from_scratch=False)

@@ -1,0 +1,101 @@
+"""The stripped build of rnn_helpers that the grading kernel imports (no reference implementations)."""
+import json
+import subprocess
+import sys
+import sysconfig
+
+import pytest
+
+from rnn_helpers.grading import registry
+from rnn_helpers.grading.stripped import BASELINE, build_stripped, stripped_modules
+
+
+@pytest.fixture(scope="module")
+def build(tmp_path_factory):
+    dest = tmp_path_factory.mktemp("stripped")
+    why = build_stripped(dest)
+    return dest, why
+
+
+def run_isolated(dest, code: str) -> subprocess.CompletedProcess:
+    """Python with only the stdlib, the stripped build and site-packages on sys.path (as in the kernel):
+    -S keeps the editable install's .pth finder from bringing the real package back."""
+    path = [str(dest), sysconfig.get_path("purelib")]
+    boot = f"import sys; sys.path[len(sys.path):] = {path!r}\n" + code
+    return subprocess.run([sys.executable, "-s", "-S", "-P", "-c", boot], capture_output=True, text=True, timeout=120)
+
+
+def test_every_graded_reference_module_is_stripped(build):
+    _, why = build
+    for assignment in registry.ASSIGNMENTS:
+        for check in registry.checks_for(assignment).values():
+            module = check.reference.partition(":")[0]
+            assert module in why, f"{assignment}/{check.name}: {module} would reach the kernel"
+    for module in BASELINE:
+        assert module in why
+
+
+def test_importing_a_stripped_module_says_why(build):
+    dest, why = build
+    modules = sorted(m for m in why if ".grading." not in m)
+    code = (f"import json\nout = {{}}\nfor m in {modules!r}:\n"
+            "    try:\n        __import__(m)\n        out[m] = 'imported'\n"
+            "    except ImportError as e:\n        out[m] = str(e)\nprint(json.dumps(out))")
+    done = run_isolated(dest, code)
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    for m in modules:
+        # a module stubbed because it imports a stripped one may report that one instead
+        assert out[m].endswith("is not available while grading: implement the function yourself"), (m, out[m])
+    assert out["rnn_helpers.simple_rnn"] == (
+        "rnn_helpers.simple_rnn is not available while grading: implement the function yourself")
+
+
+def test_records_registry_and_checks_import_and_need_nothing_stripped(build):
+    dest, why = build
+    code = (
+        "import json, sys\n"
+        "import rnn_helpers.grading.records, rnn_helpers.grading.registry as reg\n"
+        "n = 0\n"
+        "for a in reg.ASSIGNMENTS:\n"
+        "    for c in reg.checks_for(a).values():\n"
+        "        n += len(c.cases())\n"
+        f"bad = sorted(m for m in sys.modules if m in {sorted(why)!r})\n"
+        "print(json.dumps({'cases': n, 'bad': bad, 'file': reg.__file__}))")
+    done = run_isolated(dest, code)
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert out["bad"] == [], f"checks_* imported stripped modules at import or in cases(): {out['bad']}"
+    assert out["cases"] > 0
+    assert out["file"].startswith(str(dest))
+
+
+def test_the_real_package_is_not_reachable_without_the_pth_finder(build):
+    """Pins how `pip install -e .` exposes rnn_helpers: a .pth that installs a finder. With -S it is not run,
+    so the kernel sees only the stripped build; with site processing the real package would come back."""
+    dest, _ = build
+    done = run_isolated(dest, "import rnn_helpers; print(rnn_helpers.__file__)")
+    assert done.stdout.strip().startswith(str(dest))
+    site = sysconfig.get_path("purelib")
+    import pathlib
+    pths = [p.read_text() for p in pathlib.Path(site).glob("__editable__*rnn_helpers*.pth")]
+    assert pths and any("finder" in t or "/" in t for t in pths)
+
+
+def test_no_bytecode_of_anything_is_copied(build):
+    dest, _ = build
+    assert not list(dest.rglob("__pycache__")) and not list(dest.rglob("*.pyc"))
+
+
+def test_a_module_that_copies_a_graded_function_is_stripped(tmp_path, monkeypatch):
+    import shutil
+
+    from rnn_helpers.grading import stripped
+
+    fake = tmp_path / "rnn_helpers"
+    shutil.copytree(stripped.package_dir(), fake, ignore=shutil.ignore_patterns("__pycache__"))
+    (fake / "figures" / "sneaky.py").write_text("def rnn_cell_forward(*a):\n    return a\n")
+    (fake / "figures" / "uses_it.py").write_text("from rnn_helpers.figures.sneaky import rnn_cell_forward\n")
+    why = stripped_modules(fake)
+    assert why["rnn_helpers.figures.sneaky"] == "defines graded function(s) rnn_cell_forward"
+    assert why["rnn_helpers.figures.uses_it"] == "imports rnn_helpers.figures.sneaky"
