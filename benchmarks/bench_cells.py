@@ -8,16 +8,20 @@ For each cell (RNN, GRU, LSTM) and dtype (float32, float64), at (B, T, D, H) = (
 - torch: ``nn.RNN/GRU/LSTM(batch_first=True)`` forward then ``out.backward(dh)`` (autograd), with gradients
   requested for the input and the initial state too, so both compute the same set of gradients.
 Each measurement is the median of ``--repeats`` runs after one warm-up run, numpy and torch interleaved so
-that load from other processes on the machine hits both alike. GFLOP/s counts the matrix products only:
+that load from other processes on the machine hits both alike. Two configurations run, each in a fresh
+process: default thread counts, and one thread for both libraries. GFLOP/s counts the matrix products only:
 forward 2 B T G H (D + H), backward twice that (input, state and two weight gradients), G = 1, 3, 4.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import re
 import statistics
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -94,42 +98,82 @@ def cpu_model():
     return platform.processor() or "unknown"
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=15)
-    parser.add_argument("--no-write", action="store_true", help="print only; leave benchmarks/README.md alone")
-    args = parser.parse_args()
+def measure(repeats):
     rng = np.random.default_rng(0)
     rows = []
     for kind in ("rnn", "gru", "lstm"):
         for dtype in (np.float32, np.float64):
-            a, b, ga, gb = bench(kind, dtype, args.repeats, rng)
-            rows.append(f"| {kind.upper()} | {np.dtype(dtype).name} | {a * 1e3:.1f} | {b * 1e3:.1f} | {a / b:.2f} "
-                        f"| {ga:.1f} | {gb:.1f} |")
-            print(rows[-1], flush=True)
-    table = "\n".join([
-        "| cell | dtype | numpy fwd+bwd (ms) | torch fwd+bwd (ms) | ratio numpy/torch | numpy GFLOP/s | torch GFLOP/s |",
-        "|---|---|---|---|---|---|---|",
-        *rows,
-    ])
-    machine = (f"{os.cpu_count()} CPUs (`nproc` {len(os.sched_getaffinity(0))}), {cpu_model()}; "
-               f"Python {platform.python_version()}, numpy {np.__version__}, torch {torch.__version__} "
-               f"(torch threads {torch.get_num_threads()})")
+            rows.append((kind, np.dtype(dtype).name, *bench(kind, dtype, repeats, rng)))
+    return rows
+
+
+def run_config(threads, repeats):
+    """Run one thread configuration in a fresh interpreter (BLAS thread counts are fixed at import time)."""
+    env = dict(os.environ)
+    if threads == "1":
+        env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    out = subprocess.run([sys.executable, __file__, "--child", threads, "--repeats", str(repeats)],
+                         env=env, check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def table(rows):
+    lines = ["| cell | dtype | numpy fwd+bwd (ms) | torch fwd+bwd (ms) | ratio numpy/torch | numpy GFLOP/s "
+             "| torch GFLOP/s |", "|---|---|---|---|---|---|---|"]
+    for kind, dt, a, b, ga, gb in rows:
+        lines.append(f"| {kind.upper()} | {dt} | {a * 1e3:.1f} | {b * 1e3:.1f} | {a / b:.2f} | {ga:.1f} | {gb:.1f} |")
+    return "\n".join(lines)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=10)
+    parser.add_argument("--no-write", action="store_true", help="print only; leave benchmarks/README.md alone")
+    parser.add_argument("--child", choices=["default", "1"], help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        if args.child == "1":
+            torch.set_num_threads(1)
+        print(json.dumps(measure(args.repeats)))
+        return
+    load_before = os.getloadavg()[0]
+    tables = {}
+    for threads in ("default", "1"):
+        rows = run_config(threads, args.repeats)
+        tables[threads] = table(rows)
+        print(f"threads: {threads}\n{tables[threads]}\n", flush=True)
+    load_after = os.getloadavg()[0]
+    machine = (f"`nproc` = {len(os.sched_getaffinity(0))}, {cpu_model()}; Python {platform.python_version()}, "
+               f"numpy {np.__version__} (OpenBLAS), torch {torch.__version__}")
+    print(machine, f"load average {load_before:.1f} -> {load_after:.1f}")
     section = f"""## Cells
 
 Forward + backward of the numpy reference (`rnn_helpers.simple_rnn/gru/lstm`, upstream gradient on every
-hidden state) against `torch.nn.RNN/GRU/LSTM` forward + autograd backward on the CPU, measured side by side
-in one run of `benchmarks/bench_cells.py` at (B, T, D, H) = ({B}, {T}, {D}, {H}); median of {args.repeats} runs
-each, numpy and torch interleaved. Ratio < 1 means numpy is faster. GFLOP/s counts the matrix products only
-(6 B T G H (D + H) per forward + backward).
+hidden state) against `torch.nn.RNN/GRU/LSTM` forward + autograd backward on the CPU (gradients for the input,
+the initial state and all parameters in both), measured side by side in one run of
+`benchmarks/bench_cells.py` at (B, T, D, H) = ({B}, {T}, {D}, {H}); median of {args.repeats} runs each, numpy
+and torch interleaved. Ratio < 1 means numpy is faster. GFLOP/s counts the matrix products only
+(6 B T G H (D + H) per forward + backward, G = 1, 3, 4).
 
-Machine: {machine}. The machine was shared with other jobs while this ran (one run, not repeated),
-so absolute times are noisy; the ratios are the comparison.
+Machine: {machine}. It was shared with other jobs while this ran (load average {load_before:.1f} at the
+start, {load_after:.1f} at the end, on 2 cores), and the script was run once, so absolute times are noisy;
+the ratios, measured interleaved, are the comparison. Two configurations, each in a fresh process:
+the libraries' default thread counts, and one thread for both (`OPENBLAS_NUM_THREADS=1`,
+`torch.set_num_threads(1)`), which is far less sensitive to other jobs on the machine.
 
-{table}
+What makes the reference fast: one matrix product for the input projections of all time steps; time-major
+preallocated buffers and in-place ufuncs (`out=`) in the loop; sigmoid as 0.5 tanh(a/2) + 0.5 with the
+gate rows pre-halved (one `np.tanh` for all LSTM gates, gate rows held as i, f, o, g internally);
+backward factors formed per step on cache-resident (B, H) blocks; weight gradients as one product after the loop.
+
+Default threads:
+
+{tables["default"]}
+
+One thread each:
+
+{tables["1"]}
 """
-    print()
-    print(machine)
     if not args.no_write:
         text = README.read_text() if README.exists() else "# Benchmarks\n"
         pattern = re.compile(r"^## Cells\n.*?(?=^## |\Z)", re.S | re.M)

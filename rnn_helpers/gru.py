@@ -44,6 +44,14 @@ def _sigmoid_(a: np.ndarray) -> np.ndarray:
     return a
 
 
+def _half_sigmoid_(a: np.ndarray) -> np.ndarray:
+    """sigma(2 a) in place, for pre-activations stored halved; returns ``a``."""
+    np.tanh(a, out=a)
+    a *= 0.5
+    a += 0.5
+    return a
+
+
 def _sigmoid(a: np.ndarray) -> np.ndarray:
     return _sigmoid_(np.array(a, copy=True))
 
@@ -166,10 +174,15 @@ def gru_forward(x, h0, W_ih, W_hh, b_ih, b_hh, *, variant="pytorch"):
         "gru", x, h0, W_ih, W_hh, b_ih, b_hh, sequence=True
     )
     dt = x.dtype
+    W_hh_given = W_hh
     xs = np.ascontiguousarray(x.transpose(1, 0, 2))
     gi = np.dot(xs.reshape(T * B, D), W_ih.T).reshape(T, B, 3 * H)   # one GEMM for every step's input part
     gi += b_ih
     gi[:, :, : 2 * H] += b_hh[: 2 * H]                                  # r, z biases add up; b_hn stays inside r*(.)
+    # r and z pre-activations are kept halved (exact in floating point): sigma(a) = 0.5 tanh(a / 2) + 0.5
+    gi[:, :, : 2 * H] *= 0.5
+    W_hh = W_hh.copy()
+    W_hh[: 2 * H] *= 0.5
     hs = np.empty((T + 1, B, H), dtype=dt)
     hs[0] = h0
     gates = np.empty((T, B, 3 * H), dtype=dt)
@@ -182,7 +195,7 @@ def gru_forward(x, h0, W_ih, W_hh, b_ih, b_hh, *, variant="pytorch"):
             rz, n, h_prev, h = gates[t, :, : 2 * H], gates[t, :, 2 * H:], hs[t], hs[t + 1]
             np.dot(h_prev, W_hh_T, out=gh)
             np.add(gi[t, :, : 2 * H], gh[:, : 2 * H], out=rz)
-            _sigmoid_(rz)
+            _half_sigmoid_(rz)
             np.add(gh[:, 2 * H:], b_hn, out=hn[t])
             np.multiply(rz[:, :H], hn[t], out=n)
             n += gi[t, :, 2 * H:]
@@ -198,7 +211,7 @@ def gru_forward(x, h0, W_ih, W_hh, b_ih, b_hh, *, variant="pytorch"):
             rz, n, h_prev, h = gates[t, :, : 2 * H], gates[t, :, 2 * H:], hs[t], hs[t + 1]
             np.dot(h_prev, W_rz_T, out=gh_rz)
             np.add(gi[t, :, : 2 * H], gh_rz, out=rz)
-            _sigmoid_(rz)
+            _half_sigmoid_(rz)
             np.multiply(rz[:, :H], h_prev, out=hn[t])
             np.dot(hn[t], W_hn_T, out=gh_n)
             np.add(gh_n, gi[t, :, 2 * H:], out=n)
@@ -208,7 +221,7 @@ def gru_forward(x, h0, W_ih, W_hh, b_ih, b_hh, *, variant="pytorch"):
             h *= rz[:, H:]
             h += h_prev
     h_out = np.ascontiguousarray(hs[1:].transpose(1, 0, 2))
-    cache = {"xs": xs, "hs": hs, "gates": gates, "hn": hn, "W_ih": W_ih, "W_hh": W_hh, "variant": variant}
+    cache = {"xs": xs, "hs": hs, "gates": gates, "hn": hn, "W_ih": W_ih, "W_hh": W_hh_given, "variant": variant}
     return h_out, cache
 
 
@@ -217,9 +230,8 @@ def gru_backward(dh, cache):
 
     ``dh[:, t]`` is the upstream gradient on h_t from outside the recurrence (many-to-many); for many-to-one pass
     zeros except ``dh[:, -1]``. At each step the total gradient on h_t is that term plus the gradient flowing back
-    from step t+1; the per-step formulas are those of :func:`gru_cell_backward`. Every factor that does not
-    depend on the incoming gradient is computed for all steps at once before the loop, and the weight gradients
-    are summed over time as single matrix products after it.
+    from step t+1; the per-step formulas are those of :func:`gru_cell_backward`, computed in preallocated (B, H)
+    buffers, and the weight gradients are summed over time as single matrix products after the loop.
 
     Inputs:
     - dh: upstream gradients on every hidden state, ``(B, T, H)``
@@ -235,28 +247,42 @@ def gru_backward(dh, cache):
     dt = hs.dtype
     dh = check_upstream("dh", dh, (B, T, H), ("B", "T", "H"), dt)
     dh_tm = dh.transpose(1, 0, 2)
-    r, z, n, h_prev = gates[..., :H], gates[..., H: 2 * H], gates[..., 2 * H:], hs[:-1]
+    G3 = gates.reshape(T, B, 3, H)                   # r, z, candidate
+    h_prev = hs[:-1]
     X2 = xs.reshape(T * B, D)
-    carry = np.zeros((B, H), dtype=dt)
+    carry = np.zeros((B, H), dtype=dt)               # gradient reaching h_t from step t+1
     g = np.empty((B, H), dtype=dt)
+    u = np.empty((B, H), dtype=dt)
+    tmp = np.empty((B, H), dtype=dt)
+    # All factors are formed per step on (B, H) blocks that stay in cache (cheaper than (T, B, H) temporaries).
     if cache["variant"] == "pytorch":
-        P = (1 - z) * (1 - n * n)              # da_n = g P
-        Q = (h_prev - n) * z * (1 - z)         # da_z = g Q
-        S = hn * r * (1 - r)                   # da_r = da_n S
-        da_n = np.empty((T, B, H), dtype=dt)
-        dgh = np.empty((T, B, 3 * H), dtype=dt)  # gradient on h_{t-1} W_hh^T + b_hh: [da_r, da_z, da_n * r]
-        tmp = np.empty((B, H), dtype=dt)
+        da_n_all = np.empty((T, B, H), dtype=dt)
+        dgh = np.empty((T, B, 3, H), dtype=dt)       # gradient on h_{t-1} W_hh^T + b_hh: [da_r, da_z, da_n * r]
         for t in range(T - 1, -1, -1):
+            r, z, n = G3[t, :, 0], G3[t, :, 1], G3[t, :, 2]
             np.add(dh_tm[t], carry, out=g)
-            np.multiply(g, P[t], out=da_n[t])
-            np.multiply(g, Q[t], out=dgh[t, :, H: 2 * H])
-            np.multiply(da_n[t], S[t], out=dgh[t, :, :H])
-            np.multiply(da_n[t], r[t], out=dgh[t, :, 2 * H:])
-            np.multiply(g, z[t], out=carry)
-            np.dot(dgh[t], W_hh, out=tmp)
+            np.subtract(1, z, out=u)
+            da_n = da_n_all[t]                       # g (1 - z) (1 - n^2)
+            np.multiply(n, n, out=da_n)
+            np.subtract(1, da_n, out=da_n)
+            da_n *= u
+            da_n *= g
+            da_z = dgh[t, :, 1]                      # g (h_prev - n) z (1 - z)
+            np.subtract(h_prev[t], n, out=da_z)
+            da_z *= z
+            da_z *= u
+            da_z *= g
+            da_r = dgh[t, :, 0]                      # da_n (h_prev W_hn^T + b_hn) r (1 - r)
+            np.subtract(1, r, out=da_r)
+            da_r *= r
+            da_r *= hn[t]
+            da_r *= da_n
+            np.multiply(da_n, r, out=dgh[t, :, 2])
+            np.multiply(g, z, out=carry)
+            np.dot(dgh[t].reshape(B, 3 * H), W_hh, out=tmp)
             carry += tmp
         dgh2 = dgh.reshape(T * B, 3 * H)
-        da_n2 = da_n.reshape(T * B, H)
+        da_n2 = da_n_all.reshape(T * B, H)
         d_rz = dgh2[:, : 2 * H]
         dW_ih = np.empty_like(W_ih)
         np.dot(d_rz.T, X2, out=dW_ih[: 2 * H])
@@ -267,25 +293,33 @@ def gru_backward(dh, cache):
         db_hh = dgh2.sum(axis=0)
         db_ih = np.concatenate([db_hh[: 2 * H], da_n2.sum(axis=0)])
     else:
-        P = z * (1 - n * n)                    # da_n = g P
-        Q = (n - h_prev) * z * (1 - z)         # da_z = g Q
-        S = h_prev * r * (1 - r)               # da_r = d(r h_prev) S
-        one_minus_z = 1 - z
-        dA = np.empty((T, B, 3 * H), dtype=dt)  # gradient on the pre-activations [a_r, a_z, a_n]
+        dA = np.empty((T, B, 3, H), dtype=dt)        # gradient on the pre-activations [a_r, a_z, a_n]
         W_rz, W_hn = W_hh[: 2 * H], W_hh[2 * H:]
         d_rh = np.empty((B, H), dtype=dt)
-        tmp = np.empty((B, H), dtype=dt)
         for t in range(T - 1, -1, -1):
+            r, z, n = G3[t, :, 0], G3[t, :, 1], G3[t, :, 2]
             np.add(dh_tm[t], carry, out=g)
-            da_n = dA[t, :, 2 * H:]
-            np.multiply(g, P[t], out=da_n)
-            np.multiply(g, Q[t], out=dA[t, :, H: 2 * H])
-            np.dot(da_n, W_hn, out=d_rh)
-            np.multiply(d_rh, S[t], out=dA[t, :, :H])
-            np.multiply(g, one_minus_z[t], out=carry)
-            d_rh *= r[t]
+            np.subtract(1, z, out=u)
+            da_n = dA[t, :, 2]                       # g z (1 - h~^2)
+            np.multiply(n, n, out=da_n)
+            np.subtract(1, da_n, out=da_n)
+            da_n *= z
+            da_n *= g
+            da_z = dA[t, :, 1]                       # g (h~ - h_prev) z (1 - z)
+            np.subtract(n, h_prev[t], out=da_z)
+            da_z *= z
+            da_z *= u
+            da_z *= g
+            np.dot(da_n, W_hn, out=d_rh)             # gradient on r * h_prev
+            da_r = dA[t, :, 0]                       # d(r h_prev) h_prev r (1 - r)
+            np.subtract(1, r, out=da_r)
+            da_r *= r
+            da_r *= h_prev[t]
+            da_r *= d_rh
+            np.multiply(g, u, out=carry)             # direct path: (1 - z)
+            d_rh *= r
             carry += d_rh
-            np.dot(dA[t, :, : 2 * H], W_rz, out=tmp)
+            np.dot(dA[t, :, :2].reshape(B, 2 * H), W_rz, out=tmp)
             carry += tmp
         dA2 = dA.reshape(T * B, 3 * H)
         dW_ih = np.dot(dA2.T, X2)

@@ -159,9 +159,8 @@ def lstm_backward(dh, cache, dc=None):
 
     ``dh[:, t]`` (and ``dc[:, t]`` if given) are upstream gradients on h_t (and c_t) from outside the recurrence;
     for many-to-one pass zeros except ``dh[:, -1]``. Going backward, the gradients reaching h_t and c_t from step
-    t+1 are added to them, then the per-step formulas of :func:`lstm_cell_backward` apply. Factors that do not
-    depend on the incoming gradient are computed for all steps before the loop; weight gradients are single
-    matrix products after it.
+    t+1 are added to them, then the per-step formulas of :func:`lstm_cell_backward` apply;
+    the per-step work runs on preallocated (B, H) buffers; weight gradients are single matrix products after it.
 
     Inputs:
     - dh: upstream gradients on every hidden state, ``(B, T, H)``
@@ -179,28 +178,44 @@ def lstm_backward(dh, cache, dc=None):
     dh = check_upstream("dh", dh, (B, T, H), ("B", "T", "H"), dt)
     dh_tm = dh.transpose(1, 0, 2)
     dc_tm = None if dc is None else check_upstream("dc", dc, (B, T, H), ("B", "T", "H"), dt).transpose(1, 0, 2)
-    i, f, o, g = gates[..., :H], gates[..., H: 2 * H], gates[..., 2 * H: 3 * H], gates[..., 3 * H:]
-    # factors independent of the incoming gradient, for all steps at once
-    Pc = o * (1 - tanh_c * tanh_c)                  # dc += dh Pc
-    Qo = tanh_c * o * (1 - o)                       # da_o = dh Qo
-    R = np.empty((T, B, 3, H), dtype=dt)            # [da_i, da_f, da_g] = dc R  (torch's order i, f, g)
-    np.multiply(g, i * (1 - i), out=R[:, :, 0])
-    np.multiply(cs[:-1], f * (1 - f), out=R[:, :, 1])
-    np.multiply(i, 1 - g * g, out=R[:, :, 2])
+    G4 = gates.reshape(T, B, 4, H)                 # internal order i, f, o, g
+    c_prev = cs[:-1]
     dA = np.empty((T, B, 4, H), dtype=dt)           # gradient on the pre-activations, torch's order i, f, g, o
     carry_h = np.zeros((B, H), dtype=dt)
     carry_c = np.zeros((B, H), dtype=dt)
     gh = np.empty((B, H), dtype=dt)
-    tmp = np.empty((B, H), dtype=dt)
+    u = np.empty((B, H), dtype=dt)
+    # Every factor is formed inside the loop on (B, H) blocks that stay in cache; forming them for all steps
+    # at once before the loop streams several (T, B, H) temporaries through memory and is slower.
     for t in range(T - 1, -1, -1):
-        np.add(dh_tm[t], carry_h, out=gh)
+        i, f, o, g = G4[t, :, 0], G4[t, :, 1], G4[t, :, 2], G4[t, :, 3]
+        tc = tanh_c[t]
+        np.add(dh_tm[t], carry_h, out=gh)             # total gradient on h_t
         if dc_tm is not None:
             carry_c += dc_tm[t]
-        np.multiply(gh, Pc[t], out=tmp)
-        carry_c += tmp                               # total gradient on c_t
-        np.multiply(carry_c[:, None, :], R[t], out=dA[t, :, :3])
-        np.multiply(gh, Qo[t], out=dA[t, :, 3])
-        carry_c *= f[t]                              # dc_{t-1} through the forget gate
+        np.multiply(tc, tc, out=u)                    # dc_t += dh_t o (1 - tanh(c_t)^2)
+        np.subtract(1, u, out=u)
+        u *= o
+        u *= gh
+        carry_c += u                                  # total gradient on c_t
+        da_o = dA[t, :, 3]                            # dh_t tanh(c_t) o (1 - o)
+        np.subtract(1, o, out=da_o)
+        da_o *= o
+        da_o *= tc
+        da_o *= gh
+        d_if = dA[t, :, :2]                           # dc_t [g i (1 - i), c_{t-1} f (1 - f)]
+        IF = G4[t, :, :2]
+        np.subtract(1, IF, out=d_if)
+        d_if *= IF
+        d_if[:, 0] *= g
+        d_if[:, 1] *= c_prev[t]
+        d_if *= carry_c[:, None, :]
+        da_g = dA[t, :, 2]                            # dc_t i (1 - g^2)
+        np.multiply(g, g, out=da_g)
+        np.subtract(1, da_g, out=da_g)
+        da_g *= i
+        da_g *= carry_c
+        carry_c *= f                                  # dc_{t-1} through the forget gate
         np.dot(dA[t].reshape(B, 4 * H), W_hh, out=carry_h)
     dA2 = dA.reshape(T * B, 4 * H)
     db = dA2.sum(axis=0)

@@ -168,8 +168,9 @@ def test_exercise_page_is_not_executed_and_offers_the_notebook(built_book, page)
             f"{page} shows outputs the released notebook does not have: it was executed")
     # The download button links to the page's .ipynb, copied into the build unchanged.
     name = PurePosixPath(page).name + ".ipynb"
-    links = [a["href"] for a in soup_of(page).find_all("a", href=True) if a["href"].endswith("/" + name)]
-    assert links, f"{page} has no download link to {name}"
+    links = [a["href"] for a in soup_of(page).find_all("a", href=True)
+             if a["href"].endswith("/" + name) and "download" in " ".join(a.get("class", [])) + a.get("title", "")]
+    assert links, f"{page} has no download button for {name}"
     target = (html_of(page).parent / links[0]).resolve()
     assert target.is_file(), f"the download link {links[0]} of {page} points to nothing"
     assert json.loads(target.read_text()) == released

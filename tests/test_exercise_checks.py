@@ -288,3 +288,50 @@ print("ok")
 """
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-2000:]
+
+
+def _sig(a):
+    return 1 / (1 + np.exp(-a))
+
+
+def _rnn_cell_untransposed(x_t, h_prev, W_ih, W_hh, b_ih, b_hh):
+    return np.tanh(x_t @ W_ih.T + b_ih + h_prev @ W_hh + b_hh)       # W_hh not transposed
+
+
+def _rnn_cell_backward_wrong_state(dh_next, cache):
+    x_t, h_prev, W_ih, W_hh, h_next = cache
+    da = dh_next * (1 - h_next ** 2)
+    return {"x_t": da @ W_ih, "h_prev": da @ W_hh, "W_ih": da.T @ x_t, "W_hh": da.T @ h_next,   # h_next for h_prev
+            "b_ih": da.sum(0), "b_hh": da.sum(0)}
+
+
+def _gru_original_as_pytorch(x_t, h_prev, W_ih, W_hh, b_ih, b_hh):
+    H = h_prev.shape[1]
+    gi, gh = x_t @ W_ih.T + b_ih, h_prev @ W_hh.T + b_hh
+    r, z = _sig(gi[:, :H] + gh[:, :H]), _sig(gi[:, H:2 * H] + gh[:, H:2 * H])
+    n = np.tanh(gi[:, 2 * H:] + (r * h_prev) @ W_hh[2 * H:].T + b_hh[2 * H:])   # reset before the product
+    return (1 - z) * n + z * h_prev
+
+
+def _lstm_ifog(x_t, h_prev, c_prev, W_ih, W_hh, b_ih, b_hh):
+    H = h_prev.shape[1]
+    a = x_t @ W_ih.T + b_ih + h_prev @ W_hh.T + b_hh
+    i, f, o, g = _sig(a[:, :H]), _sig(a[:, H:2 * H]), _sig(a[:, 2 * H:3 * H]), np.tanh(a[:, 3 * H:])  # i, f, o, g
+    c = f * c_prev + i * g
+    return o * np.tanh(c), c, None
+
+
+@pytest.mark.parametrize("assignment,name,wrong", [
+    ("02_simple_rnn", "rnn_cell_forward", _rnn_cell_untransposed),
+    ("03_bptt", "rnn_cell_backward", _rnn_cell_backward_wrong_state),
+    ("03_bptt", "rnn_cell_backward_numeric", _rnn_cell_backward_wrong_state),
+    ("04_gru", "gru_cell_forward", _gru_original_as_pytorch),
+    ("05_lstm", "lstm_cell_forward", _lstm_ifog),
+])
+def test_typical_mistakes_are_rejected(assignment, name, wrong, reference_cache):
+    check = checks_for(assignment)[name]
+    line = next(d for d in record_lines(assignment) if d["check"] == name)
+    got = [records.decode(json.loads(json.dumps(o))) for o in records.run_cases(wrong, check.cases(), check.call)]
+    expected = reference_cache(assignment, name)
+    failures = [outputs_match(g, e, line["rtol"], line["atol"], check.compare) for g, e in zip(got, expected)]
+    assert any(failures), f"a typical mistake passes every case of {name}"

@@ -6,6 +6,8 @@ tiny fixture assignment of ``tests/fixtures/grading`` cannot be in ``registry.AS
 One student at a time, nbgrader's ``Autograde`` runs with the grader's preprocessors (see
 ``preprocessors.py``). Whatever happens to one student (a notebook that is not JSON, a kernel that dies,
 an nbgrader error) ends as zeros with a reason for *that* student; the batch always finishes.
+
+Set ``RNN_GRADE_DEBUG=1`` to see nbgrader's own log while grading.
 """
 from __future__ import annotations
 
@@ -193,7 +195,8 @@ def grade(assignment: str, submissions: pathlib.Path, out: pathlib.Path, *, sour
         report.write_csv(out / "grades.csv", results, layout)
         if db_url is None:
             shutil.copyfile(work / "course" / "gradebook.db", out / "gradebook.db")
-        return GradeRun(assignment, results, out, sandboxed and not unsafe, sandbox_reason)
+        why = sandbox_reason if not sandboxed else "the sandbox works here, but --unsafe was given"
+        return GradeRun(assignment, results, out, sandboxed and not unsafe, why)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -324,7 +327,6 @@ def _read_autograded(course, student: str, nb_name: str) -> dict | None:
 
 
 def _autograde(course, student: str, store, verify, note, limits, sandbox_config) -> None:
-    from nbconvert.preprocessors import ClearOutputPreprocessor  # noqa: F401 (nbgrader's ClearOutput wraps it)
     from nbgrader.converters import Autograde
     from nbgrader.preprocessors import (CheckCellMetadata, ClearOutput, DeduplicateIds, Execute, LimitOutput,
                                         OverwriteCells, OverwriteKernelspec, SaveAutoGrades)

@@ -31,7 +31,6 @@ from typing import Any, Callable
 import numpy as np
 from nbconvert.preprocessors import Preprocessor
 from nbformat.notebooknode import NotebookNode
-from traitlets import Any as AnyTrait
 from traitlets import Float
 
 from nbgrader.preprocessors import Execute

@@ -39,7 +39,7 @@ def summary(results, *, sandboxed: bool, sandbox_reason: str) -> str:
     """The text the command prints: one line per student, then the reasons for every lost point."""
     lines = []
     if not sandboxed:
-        lines.append(f"WARNING: graded WITHOUT the sandbox (--unsafe): {sandbox_reason}")
+        lines.append(f"WARNING: graded WITHOUT the sandbox, students' code ran as you ({sandbox_reason})")
     width = max([len(r.student_id) for r in results] + [7])
     lines.append(f"{'student':<{width}}  {'score':>9}  status")
     for res in sorted(results, key=lambda r: r.student_id):
