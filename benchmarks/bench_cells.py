@@ -122,6 +122,10 @@ def table(rows):
              "| torch GFLOP/s |", "|---|---|---|---|---|---|---|"]
     for kind, dt, a, b, ga, gb in rows:
         lines.append(f"| {kind.upper()} | {dt} | {a * 1e3:.1f} | {b * 1e3:.1f} | {a / b:.2f} | {ga:.1f} | {gb:.1f} |")
+    met = [f"{k.upper()} {dt}" for k, dt, a, b, *_ in rows if a <= b]
+    missed = [f"{k.upper()} {dt} ({a / b:.2f})" for k, dt, a, b, *_ in rows if a > b]
+    lines.append("")
+    lines.append(f"Target ratio <= 1.0 met for: {', '.join(met) or 'none'}; not met for: {', '.join(missed) or 'none'}.")
     return "\n".join(lines)
 
 
