@@ -10,6 +10,18 @@ Conventions (COURSE.md): batch-first data ``x`` of shape ``(B, T, D)``, hidden s
 parameters with PyTorch's names, shapes and gate order (``W_ih (G*H, D)``, ``W_hh (G*H, H)``,
 ``b_ih (G*H,)``, ``b_hh (G*H,)``). Forward functions return ``(outputs..., cache)``; backward
 functions return a dict of gradients keyed by the forward function's argument names.
+
+Modules:
+
+- ``simple_rnn``, ``gru`` (``variant="pytorch"`` or ``"original"``), ``lstm``, ``deep_rnn``: cells and sequences,
+  forward and backward;
+- ``gradcheck`` (``rel_error``, ``numerical_gradient``), ``training`` (clipping, truncated BPTT),
+  ``gradient_flow`` (Jacobian and gradient norms over time), ``initialization``;
+- ``output_layer`` (affine over time, softmax cross-entropy), ``embedding``, ``encoding`` (one-hot, bag of words,
+  padding), ``param_count``;
+- ``torch_bridge`` (parameter sets to and from ``torch.nn.RNN/GRU/LSTM`` and their cells);
+- ``text``, ``sampling``, ``forecasting``, ``char_model``, ``classifiers``, ``torch_training``, ``datasets``:
+  chapter 06's applications; ``figures``: the book's figures; ``grading``: records, checks and the grader.
 """
 
 __version__ = "0.1.0"

@@ -35,7 +35,7 @@ def train_model(cell: str, T: int, *, steps: int, batch: int, hidden: int, lr: f
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
         opt.step()
-        return float(loss)
+        return loss.item()
 
     history = fit(step, steps, desc=f"adding T={T} {cell.upper()}", evaluate=lambda: test_mse(model, Xt, yt),
                   eval_every=eval_every)

@@ -48,7 +48,7 @@ def train_model(splits: dict, *, steps: int, hidden: int, lr: float, cell: str =
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
-        return float(loss)
+        return loss.item()
 
     history = fit(step, steps, desc=f"sunspots {cell.upper()}",
                   evaluate=lambda: float(np.mean(np.abs(predict(splits["X_test"]) - yt))), eval_every=max(1, steps // 20))

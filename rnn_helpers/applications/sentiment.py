@@ -74,7 +74,7 @@ def train_model(kind: str, splits: dict, *, steps: int, batch: int, lr: float, e
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
-        return float(loss)
+        return loss.item()
 
     name = "bag of words" if kind == "bow" else f"{cell.upper()} classifier"
     history = fit(step, steps, desc=f"sentiment {name}", evaluate=lambda: accuracies(model, splits)["pairs"],
