@@ -94,16 +94,27 @@ def lstm_cell_backward(dh_next, dc_next, cache):
     }
 
 
+def _ifog(H):
+    """Row indices taking torch's gate order i, f, g, o to the internal order i, f, o, g (its own inverse)."""
+    return np.r_[0: 2 * H, 3 * H: 4 * H, 2 * H: 3 * H]
+
+
 def lstm_forward(x, h0, c0, W_ih, W_hh, b_ih, b_hh):
     r"""An LSTM over a whole sequence (equals ``torch.nn.LSTM(D, H, batch_first=True)``).
 
     The equations are those of :func:`lstm_cell_forward` at each step t = 1..T from (h0, c0).
 
-    How it is made fast (the results are the same up to rounding): the input projections of all steps are one
-    matrix product before the loop; inside the loop the gate rows are held in the order i, f, o, g so that the
-    three sigmoids are one contiguous block, with their rows pre-scaled by 1/2 (exact in floating point) so that
-    sigma(a) = 0.5 tanh(a/2) + 0.5 and the candidate's tanh become one ``np.tanh`` over all 4*H columns; all
-    buffers are preallocated.
+    How it is made fast (the results are the same up to rounding):
+
+    - the input projections of all steps are one matrix product before the loop;
+    - inside the loop the gate rows are held in the order i, f, o, g so that the three sigmoids are one block,
+      with their rows pre-scaled by 1/2 (exact in floating point) so that sigma(a) = 0.5 tanh(a/2) + 0.5 and
+      the candidate's tanh become one ``np.tanh`` over all four gates;
+    - the per-step gate buffer is *gate-major*, ``(4, B, H)``: each gate is one contiguous block, so every
+      ufunc runs over contiguous memory (a (B, H) column block of a (B, 4H) row-major array is 32 short rows,
+      which costs numpy about twice as much per call); the products are taken per gate, (B, H) x (H, H)
+      in one ``np.matmul`` (as fast here as one (B, H) x (H, 4H) product), so they come out gate-major;
+    - all buffers are preallocated; the weights are split and transposed into contiguous copies once.
 
     Inputs:
     - x ``(B, T, D)``, h0 ``(B, H)``, c0 ``(B, H)``
@@ -113,36 +124,39 @@ def lstm_forward(x, h0, c0, W_ih, W_hh, b_ih, b_hh):
     - h: hidden states h_1..h_T, ``(B, T, H)``
     - c: cell states c_1..c_T, ``(B, T, H)``
     - cache: dict for :func:`lstm_backward` with time-major buffers ``xs (T, B, D)``, ``hs (T+1, B, H)``
-      (h_0..h_T), ``cs (T+1, B, H)`` (c_0..c_T), ``tanh_c (T, B, H)``, ``gates (T, B, 4*H)`` holding i, f, o, g
+      (h_0..h_T), ``cs (T+1, B, H)`` (c_0..c_T), ``tanh_c (T, B, H)``, ``gates (4, T, B, H)`` holding i, f, o, g
       (note: this internal order, not torch's), and the weights
     """
     (x, h0, W_ih, W_hh, b_ih, b_hh, c0), (B, T, D, H) = check_recurrent_args(
         "lstm", x, h0, W_ih, W_hh, b_ih, b_hh, c=c0, sequence=True
     )
     dt = x.dtype
-    # rows i, f, o (pre-scaled by 1/2 for the tanh form of the sigmoid), then g
-    perm = np.r_[0: 2 * H, 3 * H: 4 * H, 2 * H: 3 * H]
+    perm = _ifog(H)
     scale = np.ones(4 * H, dtype=dt)
-    scale[: 3 * H] = 0.5
-    W_hh_T = np.ascontiguousarray((W_hh[perm] * scale[:, None]).T)
+    scale[: 3 * H] = 0.5                              # rows i, f, o halved for the tanh form of the sigmoid
+    # per-gate transposed weights, (4, D, H) and (4, H, H): a product with them gives gate-major (4, ..., H)
+    W_ih_g = np.ascontiguousarray((W_ih[perm] * scale[:, None]).reshape(4, H, D).transpose(0, 2, 1))
+    W_hh_g = np.ascontiguousarray((W_hh[perm] * scale[:, None]).reshape(4, H, H).transpose(0, 2, 1))
     xs = np.ascontiguousarray(x.transpose(1, 0, 2))
-    gi = np.dot(xs.reshape(T * B, D), (W_ih[perm] * scale[:, None]).T).reshape(T, B, 4 * H)
-    gi += (b_ih + b_hh)[perm] * scale
+    # The input part of all steps, four products, written straight into the gate buffer (a separate buffer
+    # would be one more fresh 4*T*B*H allocation per call, and page faults on fresh memory cost time too).
+    gates = np.matmul(xs.reshape(T * B, D), W_ih_g).reshape(4, T, B, H)
+    gates += ((b_ih + b_hh)[perm] * scale).reshape(4, 1, 1, H)
     hs = np.empty((T + 1, B, H), dtype=dt)
     cs = np.empty((T + 1, B, H), dtype=dt)
     hs[0], cs[0] = h0, c0
-    gates = np.empty((T, B, 4 * H), dtype=dt)
     tanh_c = np.empty((T, B, H), dtype=dt)
+    gh = np.empty((4, B, H), dtype=dt)
     ig = np.empty((B, H), dtype=dt)
     for t in range(T):
-        G = gates[t]
-        np.dot(hs[t], W_hh_T, out=G)
-        G += gi[t]
+        G = gates[:, t]
+        np.matmul(hs[t], W_hh_g, out=gh)              # one (B, H) x (H, H) product per gate
+        G += gh
         np.tanh(G, out=G)
-        sig = G[:, : 3 * H]
+        sig = G[:3]
         sig *= 0.5
         sig += 0.5
-        i, f, o, g = G[:, :H], G[:, H: 2 * H], G[:, 2 * H: 3 * H], G[:, 3 * H:]
+        i, f, o, g = G
         np.multiply(f, cs[t], out=cs[t + 1])
         np.multiply(i, g, out=ig)
         cs[t + 1] += ig
@@ -159,8 +173,10 @@ def lstm_backward(dh, cache, dc=None):
 
     ``dh[:, t]`` (and ``dc[:, t]`` if given) are upstream gradients on h_t (and c_t) from outside the recurrence;
     for many-to-one pass zeros except ``dh[:, -1]``. Going backward, the gradients reaching h_t and c_t from step
-    t+1 are added to them, then the per-step formulas of :func:`lstm_cell_backward` apply;
-    the per-step work runs on preallocated (B, H) buffers; weight gradients are single matrix products after it.
+    t+1 are added to them, then the per-step formulas of :func:`lstm_cell_backward` apply.
+    The per-step factors are formed in contiguous (B, H) and (3, B, H) buffers (cheaper per ufunc than column
+    blocks of a (B, 4H) array); each gate's final value is written into a (T, B, 4H) buffer, in the internal
+    order i, f, o, g, which the weight gradients after the loop read as one (T*B, 4H) matrix.
 
     Inputs:
     - dh: upstream gradients on every hidden state, ``(B, T, H)``
@@ -178,54 +194,52 @@ def lstm_backward(dh, cache, dc=None):
     dh = check_upstream("dh", dh, (B, T, H), ("B", "T", "H"), dt)
     dh_tm = dh.transpose(1, 0, 2)
     dc_tm = None if dc is None else check_upstream("dc", dc, (B, T, H), ("B", "T", "H"), dt).transpose(1, 0, 2)
-    G4 = gates.reshape(T, B, 4, H)                 # internal order i, f, o, g
+    perm = _ifog(H)
+    W_hh_p = W_hh[perm]                               # rows in the internal order, like dA's columns
     c_prev = cs[:-1]
-    dA = np.empty((T, B, 4, H), dtype=dt)           # gradient on the pre-activations, torch's order i, f, g, o
+    dA = np.empty((T, B, 4, H), dtype=dt)             # gradient on the pre-activations, order i, f, o, g
+    dA_ifo = dA[:, :, :3].transpose(0, 2, 1, 3)       # (T, 3, B, H) view
     carry_h = np.zeros((B, H), dtype=dt)
     carry_c = np.zeros((B, H), dtype=dt)
     gh = np.empty((B, H), dtype=dt)
     u = np.empty((B, H), dtype=dt)
-    # Every factor is formed inside the loop on (B, H) blocks that stay in cache; forming them for all steps
-    # at once before the loop streams several (T, B, H) temporaries through memory and is slower.
+    up = np.empty((3, B, H), dtype=dt)                # what multiplies sigma'(a) for i, f, o
+    ds = np.empty((3, B, H), dtype=dt)                # sigma'(a) = s (1 - s) for i, f, o
     for t in range(T - 1, -1, -1):
-        i, f, o, g = G4[t, :, 0], G4[t, :, 1], G4[t, :, 2], G4[t, :, 3]
+        S = gates[:3, t]
+        i, f, o, g = gates[:, t]
         tc = tanh_c[t]
         np.add(dh_tm[t], carry_h, out=gh)             # total gradient on h_t
         if dc_tm is not None:
             carry_c += dc_tm[t]
-        np.multiply(tc, tc, out=u)                    # dc_t += dh_t o (1 - tanh(c_t)^2)
-        np.subtract(1, u, out=u)
-        u *= o
+        np.multiply(hs[t + 1], tc, out=u)             # dc_t += dh_t o (1 - tanh(c_t)^2), as o - h_t tanh(c_t)
+        np.subtract(o, u, out=u)
         u *= gh
         carry_c += u                                  # total gradient on c_t
-        da_o = dA[t, :, 3]                            # dh_t tanh(c_t) o (1 - o)
-        np.subtract(1, o, out=da_o)
-        da_o *= o
-        da_o *= tc
-        da_o *= gh
-        d_if = dA[t, :, :2]                           # dc_t [g i (1 - i), c_{t-1} f (1 - f)]
-        IF = G4[t, :, :2]
-        np.subtract(1, IF, out=d_if)
-        d_if *= IF
-        d_if[:, 0] *= g
-        d_if[:, 1] *= c_prev[t]
-        d_if *= carry_c[:, None, :]
-        da_g = dA[t, :, 2]                            # dc_t i (1 - g^2)
-        np.multiply(g, g, out=da_g)
-        np.subtract(1, da_g, out=da_g)
-        da_g *= i
-        da_g *= carry_c
+        np.multiply(carry_c, g, out=up[0])            # i: dc_t g;  f: dc_t c_{t-1};  o: dh_t tanh(c_t)
+        np.multiply(carry_c, c_prev[t], out=up[1])
+        np.multiply(gh, tc, out=up[2])
+        np.subtract(1, S, out=ds)
+        ds *= S
+        np.multiply(up, ds, out=dA_ifo[t])
+        np.multiply(g, g, out=u)                      # g: dc_t i (1 - g^2)
+        np.subtract(1, u, out=u)
+        u *= i
+        np.multiply(u, carry_c, out=dA[t, :, 3])
         carry_c *= f                                  # dc_{t-1} through the forget gate
-        np.dot(dA[t].reshape(B, 4 * H), W_hh, out=carry_h)
+        np.dot(dA[t].reshape(B, 4 * H), W_hh_p, out=carry_h)
+    # Weight gradients summed over time as single products; X^T dA (then transposed) is the faster
+    # orientation for OpenBLAS in float64 with these long, thin operands (about even in float32).
+    # Rows go back to torch's gate order i, f, g, o.
     dA2 = dA.reshape(T * B, 4 * H)
-    db = dA2.sum(axis=0)
-    dx = np.dot(dA2, W_ih).reshape(T, B, D).transpose(1, 0, 2)
+    db = dA2.sum(axis=0)[perm]
+    dx = np.dot(dA2, W_ih[perm]).reshape(T, B, D).transpose(1, 0, 2)
     return {
         "x": np.ascontiguousarray(dx),
         "h0": carry_h,
         "c0": carry_c,
-        "W_ih": np.dot(dA2.T, xs.reshape(T * B, D)),
-        "W_hh": np.dot(dA2.T, hs[:-1].reshape(T * B, H)),
+        "W_ih": np.dot(xs.reshape(T * B, D).T, dA2).T[perm],
+        "W_hh": np.dot(hs[:-1].reshape(T * B, H).T, dA2).T[perm],
         "b_ih": db,
         "b_hh": db.copy(),
     }
