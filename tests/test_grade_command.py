@@ -1,8 +1,8 @@
 """``rnn-course grade`` end to end on the real assignments, called the way an instructor calls it.
 
 Per assignment, one batch of two students: the solutions notebook submitted as it is (full marks) and the
-released notebook untouched (0, and grading raises nothing). The command is run by its full path
-(``.venv/bin/rnn-course``) with a PATH that lacks ``.venv/bin`` (plain nbgrader fails there: it runs
+released notebook untouched (0, and grading raises nothing), graded once for all the tests of the module.
+The command is run by its full path (``.venv/bin/rnn-course``) with a PATH that lacks ``.venv/bin`` (plain nbgrader fails there: it runs
 ``alembic`` by name). Where the sandbox works (root on Linux) the batch is graded in it; elsewhere with
 ``--unsafe``, and the sandboxed run is skipped with the reason.
 """
@@ -29,7 +29,7 @@ pytestmark = pytest.mark.slow
 
 
 def _release(assignment: str, dest: pathlib.Path) -> pathlib.Path:
-    """The student version, as nbgrader generates it (no database)."""
+    """The student version, as nbgrader generates it (no database): only when exercises/ lacks it."""
     env = dict(os.environ, PATH=f"{RNN_COURSE.parent}{os.pathsep}{os.environ.get('PATH', '')}")
     subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", assignment, "--no-db", "--force",
                     f"--CourseDirectory.root={REPO}", f"--CourseDirectory.release_directory={dest}"],
@@ -41,20 +41,18 @@ def _hash(root: pathlib.Path) -> dict:
     return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in root.rglob("*") if p.is_file()}
 
 
-@pytest.fixture(scope="module", params=PRESENT or [None])
-def graded(request, tmp_path_factory):
-    assignment = request.param
-    if assignment is None:
-        pytest.skip("no assignment in solutions/ yet")
-    tmp = tmp_path_factory.mktemp(assignment)
+def _grade_batch(assignment: str, tmp: pathlib.Path, ok: bool) -> dict:
+    """One batch of two students, graded by the installed command: the solutions notebook as it is, and the
+    released notebook untouched (``exercises/``, which test_release.py holds equal to a fresh release)."""
     subs = tmp / "submitted"
-    (subs / "solution" / assignment).mkdir(parents=True)
-    shutil.copyfile(REPO / "solutions" / assignment / f"{assignment}.ipynb",
-                    subs / "solution" / assignment / f"{assignment}.ipynb")
-    (subs / "untouched" / assignment).mkdir(parents=True)
-    shutil.copyfile(_release(assignment, tmp / "release"), subs / "untouched" / assignment / f"{assignment}.ipynb")
+    released = REPO / "exercises" / assignment / f"{assignment}.ipynb"
+    if not released.exists():
+        released = _release(assignment, tmp / "release")
+    for student, source in (("solution", REPO / "solutions" / assignment / f"{assignment}.ipynb"),
+                            ("untouched", released)):
+        (subs / student / assignment).mkdir(parents=True)
+        shutil.copyfile(source, subs / student / assignment / f"{assignment}.ipynb")
     before = _hash(subs)
-    ok, reason = sandbox_status()
     cmd = [str(RNN_COURSE), "grade", assignment, str(subs), "--out", str(tmp / "out")] + ([] if ok else ["--unsafe"])
     env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
     env["PATH"] = "/usr/local/bin:/usr/bin:/bin"  # not activated: .venv/bin is not on PATH
@@ -63,12 +61,28 @@ def graded(request, tmp_path_factory):
     if (tmp / "out" / "grades.csv").exists():
         rows = {r["student_id"]: r for r in csv.DictReader(open(tmp / "out" / "grades.csv", encoding="utf-8"))}
     return {"assignment": assignment, "proc": proc, "rows": rows, "out": tmp / "out", "subs": subs,
-            "before": before, "sandboxed": ok, "reason": reason}
+            "before": before}
+
+
+@pytest.fixture(scope="module", params=PRESENT or [None])
+def graded(request, tmp_path_factory):
+    if request.param is None:
+        pytest.skip("no assignment in solutions/ yet")
+    ok, reason = sandbox_status()
+    return dict(_grade_batch(request.param, tmp_path_factory.mktemp(request.param), ok), sandboxed=ok, reason=reason)
 
 
 def test_command_by_full_path_without_activation_exits_0(graded):
     assert graded["proc"].returncode == 0, graded["proc"].stderr[-3000:]
     assert "solution" in graded["proc"].stdout and "untouched" in graded["proc"].stdout
+
+
+def test_command_output_holds_the_summary_not_kernel_logs(graded):
+    """The kernels' own stderr (ipykernel's log, e.g. its unencrypted-TCP warning) never reaches the command's
+    output: stderr has the progress lines, stdout the summary."""
+    proc = graded["proc"]
+    assert "without encryption" not in proc.stdout + proc.stderr and "IPKernelApp" not in proc.stderr
+    assert [line for line in proc.stderr.splitlines() if not line.startswith("[")] == [], proc.stderr[-2000:]
 
 
 def test_solutions_as_submitted_score_full_marks(graded):

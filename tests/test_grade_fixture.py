@@ -10,8 +10,10 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import os
 import pathlib
 import sys
+import tempfile
 import zipfile
 
 import pytest
@@ -21,6 +23,19 @@ sys.path.insert(0, str(FIXTURES))
 import fixture_course as fc  # noqa: E402
 
 pytestmark = pytest.mark.slow
+
+CELL_TIMEOUT = 8  # short, so that the students who loop cost little; the honest cells take well under 1 s
+
+
+def _limits():
+    from dataclasses import replace
+
+    from rnn_helpers.grading.pipeline import default_limits
+
+    return replace(default_limits(), cell_timeout=CELL_TIMEOUT, notebook_timeout=240)
+
+
+LIMITS = _limits()
 
 
 def _drop(nb: dict, grade_id: str) -> dict:
@@ -34,6 +49,27 @@ def _edit_test(nb: dict, grade_id: str, source: str) -> dict:
     for c in nb["cells"]:
         if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == grade_id:
             c["source"] = source
+    return nb
+
+
+def _relabel(nb: dict, changes: dict[str, dict | None]) -> dict:
+    """A copy of ``nb`` whose cells' nbgrader metadata is updated (``None``: the metadata is removed)."""
+    nb = json.loads(json.dumps(nb))
+    for c in nb["cells"]:
+        gid = c.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if gid in changes:
+            if changes[gid] is None:
+                del c["metadata"]["nbgrader"]
+            else:
+                c["metadata"]["nbgrader"].update(changes[gid])
+    return nb
+
+
+def _swap(nb: dict, a: str, b: str) -> dict:
+    nb = json.loads(json.dumps(nb))
+    ids = [c.get("metadata", {}).get("nbgrader", {}).get("grade_id") for c in nb["cells"]]
+    i, j = ids.index(a), ids.index(b)
+    nb["cells"][i], nb["cells"][j] = nb["cells"][j], nb["cells"][i]
     return nb
 
 
@@ -66,6 +102,18 @@ def course(tmp_path_factory):
     put("deleted", _drop(right, "test_shout"))
     put("edited", _edit_test(fc.with_solutions(release, dict(fc.RIGHT, shout="def shout(w):\n    return w\n")),
                              "test_shout", "pass\n"))
+    # issue 5, class 5: relabelled metadata, a renamed grade_id, swapped cells, an answer cell labelled as a test
+    put("relabelled", _relabel(right, {"test_scale": {"grade": False},
+                                       "test_affine": {"points": 100, "locked": False},
+                                       "test_shout": None}))
+    put("moved", _relabel(_swap(right, "test_scale", "test_shout"), {"test_affine": {"grade_id": "test_bonus"}}))
+    put("answer_as_test", _relabel(right, {"scale": {"grade": True, "solution": False, "locked": True,
+                                                     "points": 5}}))
+    # issue 5, class 6: a timeout costs only its cell; a kernel that stops answering costs what had not run
+    put("loops", fc.with_solutions(release, dict(fc.RIGHT, affine="def affine(x, W, b):\n    while True:\n"
+                                                                 "        pass\n")))
+    put("hangs", fc.with_solutions(release, dict(fc.RIGHT, shout="import builtins\nbuiltins.isinstance = "
+                                                               "lambda *a: True\n" + fc.RIGHT["shout"])))
     put("exits", fc.with_solutions(release, dict(fc.RIGHT, affine="import os\nos._exit(1)\n")))
     put("raises", fc.with_solutions(release, dict(fc.RIGHT, scale="raise ValueError('half-finished')\n")))
     put("badjson", "{not json")
@@ -79,13 +127,21 @@ def course(tmp_path_factory):
     out = root / "out"
     from rnn_helpers.grading.pipeline import grade
 
-    with pytest.MonkeyPatch.context() as mp:
+    with pytest.MonkeyPatch.context() as mp, tempfile.TemporaryFile() as err:
         mp.setenv("PYTHONPATH", str(FIXTURES))  # the plain kernel imports fixture_course for the hidden tests
-        run = grade("ps1", subs, out, source_root=root, checks_provider=fc.checks_provider, unsafe=True,
-                    echo=lambda line: None)
+        saved = os.dup(2)
+        os.dup2(err.fileno(), 2)  # the grader's file descriptor 2, which kernels it starts would inherit
+        try:
+            run = grade("ps1", subs, out, source_root=root, checks_provider=fc.checks_provider, unsafe=True,
+                        limits=LIMITS, echo=lambda line: None)
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        err.seek(0)
+        grader_stderr = err.read().decode(errors="replace")
     rows = {r["student_id"]: r for r in csv.DictReader(open(out / "grades.csv", encoding="utf-8"))}
     return {"root": root, "subs": subs, "out": out, "run": run, "rows": rows, "before": before,
-            "release": release}
+            "release": release, "stderr": grader_stderr}
 
 
 def score(course, student):
@@ -126,6 +182,17 @@ def test_honest_student_writing_to_stderr_keeps_full_marks(course):
     assert score(course, "stderr") == fc.MAX_SCORE, course["rows"]["stderr"]["reason"]
 
 
+def test_kernel_log_stays_off_the_graders_stderr_and_out_of_the_grades(course):
+    """ipykernel 7 warns on stderr, at every start, that a TCP kernel is unencrypted (what ``--unsafe`` used to
+    start); a fork bomb's children write there too. The kernel's own streams are not the notebook's outputs, so
+    they can never change a grade; they must not clutter the command's output either."""
+    assert "without encryption" not in course["stderr"] and "IPKernelApp" not in course["stderr"], \
+        course["stderr"][-2000:]
+    assert score(course, "honest") == fc.MAX_SCORE
+    html = (course["out"] / "feedback" / "honest" / "ps1" / "ps1.html").read_text()
+    assert "without encryption" not in html
+
+
 def test_deleted_test_cell_is_restored_and_graded(course):
     assert score(course, "deleted") == fc.MAX_SCORE
     assert course["rows"]["deleted"]["status"] == "graded"
@@ -139,11 +206,49 @@ def test_edited_test_cell_is_restored_so_its_visible_test_fails(course):
     assert float(r["test_scale"]) == fc.POINTS["test_scale"]
 
 
+@pytest.mark.parametrize("student, restored", [
+    ("relabelled", ["test_scale", "test_affine", "test_shout"]),
+    ("moved", ["test_affine", "test_shout"]),
+    ("answer_as_test", []),
+])
+def test_relabelled_or_moved_cells_are_restored_and_honest_work_keeps_its_points(course, student, restored):
+    """A test cell whose metadata was changed, renamed or moved is put back from the gradebook and graded
+    (plain nbgrader raises "Inconsistent checksums" and grades nothing); no relabelling earns a point more."""
+    r = course["rows"][student]
+    assert r["status"] == "graded" and score(course, student) == fc.MAX_SCORE, r["reason"]
+    assert float(r["max_score"]) == fc.MAX_SCORE
+    notes = [n for s in course["run"].students if s.student_id == student for nb in s.notebooks for n in nb.notes]
+    html = (course["out"] / "feedback" / student / "ps1" / "ps1.html").read_text()
+    for gid in restored:
+        assert any(n.startswith(f"test cell {gid} was modified and has been restored") for n in notes), notes
+        assert f"test cell {gid} was modified and has been restored" in html
+    if student == "answer_as_test":
+        assert any(n.startswith("answer cell scale was modified and has been restored") for n in notes), notes
+
+
 def test_kernel_that_exits_keeps_earlier_points_and_the_batch_goes_on(course):
     r = course["rows"]["exits"]
     assert float(r["test_scale"]) == fc.POINTS["test_scale"]
     assert float(r["test_affine"]) == 0 and float(r["test_shout"]) == 0
     assert "kernel died" in r["reason"]
+
+
+def test_a_cell_that_times_out_costs_only_that_cell(course):
+    r = course["rows"]["loops"]
+    assert (float(r["test_scale"]), float(r["test_affine"]), float(r["test_shout"])) == \
+        (fc.POINTS["test_scale"], 0, fc.POINTS["test_shout"]), r["reason"]
+    assert f"test_affine: timed out after {CELL_TIMEOUT} s" in r["reason"] and r["status"] == "graded"
+
+
+def test_a_kernel_hung_by_a_patched_builtin_keeps_the_points_earned_before(course):
+    """``builtins.isinstance = ...`` breaks the kernel's own message loop: the cell times out and the kernel
+    never answers again. Plain nbclient raises CellTimeoutError and the whole notebook used to score 0."""
+    r = course["rows"]["hangs"]
+    assert r["status"] == "graded", r["reason"]
+    assert float(r["test_scale"]) == fc.POINTS["test_scale"] and float(r["test_affine"]) == fc.POINTS["test_affine"]
+    assert float(r["test_shout"]) == 0
+    assert "test_shout: not run: the kernel stopped responding" in r["reason"], r["reason"]
+    assert f"timed out after {CELL_TIMEOUT} s" in r["reason"]
 
 
 def test_cell_that_raises_costs_only_its_function(course):
@@ -204,23 +309,21 @@ def test_gradebook_agrees_with_grades_csv(course):
             assert not sub.needs_manual_grade, student
 
 
-def test_grading_a_zip_twice_gives_the_same_grades(course, tmp_path, monkeypatch):
+def test_grading_again_from_a_zip_gives_the_same_grades(course, tmp_path, monkeypatch):
+    """Grading twice is identical: the same students, zipped, graded again in a new run, give the same rows
+    (the first grading is the module's batch; a restored test cell and a broken notebook included)."""
     from rnn_helpers.grading.pipeline import grade
 
-    students = ["honest", "wrong", "badjson"]
+    students = ["honest", "wrong", "badjson", "moved"]
     archive = tmp_path / "class.zip"
     with zipfile.ZipFile(archive, "w") as zf:
         for s in students:
             for p in (course["subs"] / s).rglob("*"):
                 if p.is_file():
                     zf.write(p, f"submitted/{p.relative_to(course['subs'])}")
-    texts = []
-    for i in range(2):
-        monkeypatch.setenv("PYTHONPATH", str(FIXTURES))
-        grade("ps1", archive, tmp_path / f"out{i}", source_root=course["root"], checks_provider=fc.checks_provider,
-              unsafe=True, echo=lambda line: None)
-        texts.append((tmp_path / f"out{i}" / "grades.csv").read_text())
-    assert texts[0] == texts[1]
-    rows = list(csv.DictReader(texts[0].splitlines()))
+    monkeypatch.setenv("PYTHONPATH", str(FIXTURES))
+    grade("ps1", archive, tmp_path / "out", source_root=course["root"], checks_provider=fc.checks_provider,
+          unsafe=True, limits=LIMITS, echo=lambda line: None)
+    rows = list(csv.DictReader((tmp_path / "out" / "grades.csv").read_text().splitlines()))
     expected = {r["student_id"]: r for r in course["rows"].values() if r["student_id"] in students}
     assert {r["student_id"]: r for r in rows} == expected

@@ -98,6 +98,16 @@ def test_no_submission_earns_more_than_its_honest_work(graded):
     assert not problems, "\n".join(problems)
 
 
+def test_hostile_code_costs_cells_never_the_whole_notebook(graded):
+    """A hung kernel (``builtins.isinstance`` patched), a fork bomb, a loop, a relabelled test cell: each costs
+    the cells it touched and those that could not run after it; the notebook is still graded cell by cell."""
+    got = rows(graded["out"])
+    wrong = [f"{student} (class {exp.klass}): {got[student]['status']}: {got[student]['reason'][:300]}"
+             for student, exp in graded["expect"].items()
+             if exp.gradable is not None and (got[student]["status"] == "graded") != exp.gradable]
+    assert not wrong, "\n".join(wrong)
+
+
 def test_the_honest_solution_keeps_full_marks(graded):
     assert float(rows(graded["out"])["honest"]["score"]) == hostile.MAX
 

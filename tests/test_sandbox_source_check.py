@@ -140,3 +140,66 @@ def test_docstrings_and_comments_may_name_anything():
 def test_reading_the_input_history_is_reported(src):
     """The hidden tests' source reaches the kernel as executed cells; a later cell could print it."""
     assert "reads IPython's input/output history (the source of other cells)" in scan_source(src, from_scratch=False)
+
+
+@pytest.mark.parametrize("src", [
+    "import sys\nprint('debug', file=sys.stderr)",
+    "import sys\nsys.stderr.write('debug\\n')\nsys.stderr.flush()",
+    "import sys\nprint('x', file=sys.stdout)\nsys.stdout.write('y')",
+    "from sys import stderr\nprint('debug', file=stderr)",
+    "import sys as s\nlog = s.stderr\nprint('debug', file=log)",
+    "import sys\nprint('raw', file=sys.__stderr__)",
+])
+def test_writing_to_the_standard_streams_is_honest(src):
+    assert scan_source(src, from_scratch=True) == []
+
+
+@pytest.mark.parametrize("src, expected", [
+    ("import sys\nsys.stderr = open('/dev/null', 'w')", "redirects output (sys.stderr)"),
+    ("import sys\nsys.stdout = None", "redirects output (sys.stdout)"),
+    ("import sys\nsys.__stderr__ = x", "redirects output (sys.stderr)"),
+    ("import sys\nsys.stderr.write = lambda *a: 0", "redirects output (sys.stderr)"),
+    ("import sys\nsetattr(sys, 'stdout', x)", "redirects output (sys.stdout)"),
+    ("import sys\ndel sys.stderr", "redirects output (sys.stderr)"),
+    ("import sys\nsys.stderr.close()", "redirects output (sys.stderr)"),
+    ("import sys as s\ns.stdout, s.stderr = a, b", "redirects output (sys.stderr)"),
+    ("import sys\nsys.exit", "exits the kernel (sys.exit)"),
+])
+def test_changing_the_standard_streams_is_reported(src, expected):
+    assert expected in scan_source(src, from_scratch=False)
+
+
+def _solution_cells():
+    """(assignment, grade_id, source, from_scratch) of every solution cell, from_scratch decided as the grader
+    does: from the checks that the next test cell records."""
+    import pathlib
+
+    import nbformat
+
+    from rnn_helpers.grading.preprocessors import record_calls
+    from rnn_helpers.grading.registry import checks_for
+
+    root = pathlib.Path(__file__).resolve().parents[1] / "solutions"
+    for path in sorted(root.glob("*/*.ipynb")):
+        checks = checks_for(path.parent.name)
+        pending = []
+        for cell in nbformat.read(str(path), as_version=4).cells:
+            meta = cell.metadata.get("nbgrader") or {}
+            if cell.cell_type != "code":
+                continue
+            if meta.get("solution"):
+                pending.append((meta["grade_id"], cell.source))
+            elif meta.get("grade"):
+                scratch = any(checks[c.check].from_scratch for c in record_calls(cell.source) if c.check in checks)
+                for gid, source in pending:
+                    yield path.parent.name, gid, source, scratch
+                pending = []
+
+
+def test_the_solutions_raise_no_findings():
+    """The instructor's own solutions must pass the scan (else an honest student copying the idea loses)."""
+    cells = list(_solution_cells())
+    if not cells:
+        pytest.skip("no solutions/ in this checkout")
+    found = {f"{a}/{gid}": scan_source(src, from_scratch=fs) for a, gid, src, fs in cells}
+    assert {k: v for k, v in found.items() if v} == {}

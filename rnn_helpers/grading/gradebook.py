@@ -135,6 +135,22 @@ def trusted_sources(course: Course, notebook: str) -> dict[str, str]:
         return {c.name: c.source for c in nb.source_cells}
 
 
+def source_layout(course: Course, notebook: str) -> list[dict]:
+    """The gradebook's cells of ``notebook`` in source order, each as ``{name, cell_type, source, checksum,
+    locked, grade, solution, task, points}`` (what :class:`preprocessors.NoteTampering` restores)."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(course.db_url) as gb:
+        nb = gb.find_notebook(notebook, course.assignment)
+        grades = {c.name: float(c.max_score) for c in nb.grade_cells}
+        tasks = {c.name: float(c.max_score) for c in nb.task_cells}
+        solutions = {c.name for c in nb.solution_cells}
+        return [{"name": c.name, "cell_type": c.cell_type, "source": c.source, "checksum": c.checksum,
+                 "locked": bool(c.locked), "grade": c.name in grades, "solution": c.name in solutions,
+                 "task": c.name in tasks, "points": grades.get(c.name, tasks.get(c.name))}
+                for c in nb.source_cells]
+
+
 def zero_missing(course: Course, student: str) -> None:
     """Record a submission with every grade 0 (what nbgrader does for a notebook that was not submitted)."""
     from nbgrader.api import Gradebook

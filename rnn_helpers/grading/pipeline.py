@@ -172,6 +172,7 @@ def grade(assignment: str, submissions: pathlib.Path, out: pathlib.Path, *, sour
         layout = gradebook.grade_cells(course)
         released = _released_tests(course, layout)
         trusted = {nb: gradebook.trusted_sources(course, nb) for nb in layout}
+        source_layout = {nb: gradebook.source_layout(course, nb) for nb in layout}
         locked = _locked_cells(course, layout)
         references = ReferenceCache(checks_provider)
         scanner = _scanner()
@@ -184,7 +185,7 @@ def grade(assignment: str, submissions: pathlib.Path, out: pathlib.Path, *, sour
             store = GradingStore()
             verify = VerifyRecords(store, references, trusted, locked, assignment, scanner,
                                    cell_timeout=limits.cell_timeout, enabled=True)
-            note = NoteTampering(store, released, trusted, enabled=True)
+            note = NoteTampering(store, released, trusted, source_layout, enabled=True)
             results.append(_grade_student(course, sub, layout, store, verify, note, limits, sandbox_config))
 
         out.mkdir(parents=True, exist_ok=True)
@@ -337,7 +338,9 @@ def _autograde(course, student: str, store, verify, note, limits, sandbox_config
     cfg = Config()
     cfg.Autograde.force = True
     cfg.Autograde.create_student = True
-    cfg.Autograde.sanitize_preprocessors = [ClearOutput, DeduplicateIds, OverwriteKernelspec, note, OverwriteCells,
+    # NoteTampering first: it puts back the gradebook's labels and metadata, which DeduplicateIds and
+    # OverwriteCells read (a test cell relabelled by the student makes OverwriteCells raise otherwise)
+    cfg.Autograde.sanitize_preprocessors = [ClearOutput, note, DeduplicateIds, OverwriteKernelspec, OverwriteCells,
                                             CheckCellMetadata]
     # nbgrader's IgnorePattern, ClearMetadataPreprocessor and AssignLatePenalties are left out: the first
     # edits stderr that no longer counts, the other two do nothing for us.
@@ -345,6 +348,9 @@ def _autograde(course, student: str, store, verify, note, limits, sandbox_config
     cfg.OverwriteCells.add_missing_cells = True
     cfg.Execute.timeout = int(limits.cell_timeout) if limits.cell_timeout else None
     cfg.Execute.interrupt_on_timeout = True
+    # after a cell's reply, how long its last outputs may take: nbclient's 4 s is short on a loaded machine,
+    # but a hung kernel costs this much more per timed-out cell (then KeepGoingMixin probes it)
+    cfg.Execute.iopub_timeout = int(max(4, min(10, limits.cell_timeout or 10)))
     if sandbox_config is not None:
         # the sandbox's config brings its own autograde chain only to swap in its Execute class (whose
         # kernel manager is a constructor argument); keep our chain and wrap that class instead

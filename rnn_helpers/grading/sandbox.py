@@ -219,6 +219,13 @@ def _jupyter_classes() -> dict:
             self.connection_file = str(self._sandbox_scratch / "connection.json")
             return await super()._async_pre_start_kernel(**kw)
 
+        async def _async_launch_kernel(self, kernel_cmd, **kw):
+            from rnn_helpers.grading.preprocessors import quiet_kernel_stdio
+
+            # the kernel's own streams (its log, the launcher's messages, a fork bomb's children writing to
+            # fd 2) stay off the grader's terminal; the notebook's outputs travel as kernel messages
+            return await super()._async_launch_kernel(kernel_cmd, **quiet_kernel_stdio(kw))
+
         def format_kernel_cmd(self, extra_arguments=None):
             # -I: the launcher runs as root in the notebook's directory; nothing there may shadow a module
             return [sys.executable, "-I", "-m", "rnn_helpers.grading.sandbox", self.spec_file,

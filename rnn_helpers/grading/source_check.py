@@ -16,6 +16,8 @@ What is reported:
   ``torch.ops.aten`` (``torch.nn.functional`` has no RNN, but ``_VF`` is what nn.RNN calls);
 - tampering with the grading: IPython hooks (``get_ipython``, input/AST transformers, custom exception
   handlers, traceback display, magics, event callbacks), ``sys.excepthook``/``displayhook``,
+  rebinding, patching or closing ``sys.stdout``/``sys.stderr`` (writing to them, e.g.
+  ``print(..., file=sys.stderr)``, is honest and not reported),
   ``sys.modules``, ``sys.path``/``meta_path``/``path_hooks``, ``sys.settrace``/``setprofile``,
   ``builtins``/``__builtins__``, assigning to attributes of numpy/torch/rnn_helpers/records
   (``np.allclose = ...``), ``signal``, ``atexit``, ``gc`` callbacks;
@@ -140,14 +142,18 @@ SYS_FORBIDDEN = {
     "meta_path": "changes the import system (sys.meta_path)", "path_hooks": "changes the import system (sys.path_hooks)",
     "path_importer_cache": "changes the import system", "settrace": "installs a trace hook (sys.settrace)",
     "setprofile": "installs a profile hook (sys.setprofile)", "excepthook": "replaces sys.excepthook",
-    "displayhook": "replaces sys.displayhook", "stdout": "redirects output (sys.stdout)",
-    "stderr": "redirects output (sys.stderr)", "__stdout__": "redirects output (sys.stdout)",
-    "__stderr__": "redirects output (sys.stderr)", "exit": "exits the kernel (sys.exit)",
+    "displayhook": "replaces sys.displayhook", "exit": "exits the kernel (sys.exit)",
     "_getframe": "reaches into the running program's frames", "addaudithook": "installs an audit hook",
     "setrecursionlimit": None, "unraisablehook": "replaces sys.unraisablehook",
     "breakpointhook": "replaces sys.breakpointhook", "settrace_all_threads": "installs a trace hook",
     "monitoring": "installs a monitoring hook (sys.monitoring)",
 }
+
+# The standard streams: reading them is honest (a debug print to stderr), only changing them is reported.
+SYS_STREAMS = {"stdout": "redirects output (sys.stdout)", "stderr": "redirects output (sys.stderr)",
+               "__stdout__": "redirects output (sys.stdout)", "__stderr__": "redirects output (sys.stderr)",
+               "stdin": "redirects input (sys.stdin)", "__stdin__": "redirects input (sys.stdin)"}
+STREAM_MUTATORS = {"close", "detach", "reconfigure", "__setattr__", "__dict__"}
 
 OS_FORBIDDEN = {
     "fork": "starts processes (os.fork)", "forkpty": "starts processes (os.fork)", "system": "runs shell commands (os.system)",
@@ -236,7 +242,12 @@ class _Scanner(ast.NodeVisitor):
             last_hits = [p for p in parts[1:] if p in TORCH_RECURRENT]
             if last_hits or (len(parts) == 2 and parts[1] in TORCH_RECURRENT_FUNCS) or parts[1:3] == ["ops", "aten"]:
                 self.add(f"uses torch's built-in recurrent implementation ({dotted}) in a from-scratch exercise")
-        if parts[0] == "sys" and len(parts) > 1 and parts[1] in SYS_FORBIDDEN:
+        if parts[0] == "sys" and len(parts) > 1 and parts[1] in SYS_STREAMS:
+            # print(..., file=sys.stderr) and sys.stderr.write(...) are honest; rebinding or patching the
+            # stream (sys.stderr = ..., sys.stdout.write = ..., setattr/del) and closing it are not
+            if assigned or (len(parts) > 2 and parts[2] in STREAM_MUTATORS):
+                self.add(SYS_STREAMS[parts[1]])
+        elif parts[0] == "sys" and len(parts) > 1 and parts[1] in SYS_FORBIDDEN:
             self.add(SYS_FORBIDDEN[parts[1]])
         if parts[0] == "os" and len(parts) > 1:
             name = parts[1]

@@ -35,6 +35,7 @@ class Expect:
     feedback: tuple[str, ...] = ()        # phrases the student's feedback/reason must contain (any case)
     klass: str = ""                       # issue 5's class (1-8), for messages
     exact: float | None = None            # when the score is known exactly
+    gradable: bool | None = True          # graded cell by cell (False: the notebook earns 0 as a whole; None: either)
     notes: list = field(default_factory=list)
 
 
@@ -100,7 +101,7 @@ np.testing.assert_allclose = lambda *a, **k: None
 np.array_equal = lambda *a, **k: True
 import builtins
 builtins.isinstance = lambda *a: True
-'''), Expect(**wrong_cell_expect, klass="1"))
+'''), Expect(**wrong_cell_expect, feedback=("timed out after",), klass="1"))  # the patch hangs the kernel
     class_["c1_lying_array"] = (_edit(hon, "rnn_cell_forward", '''
 import numpy as np
 class Always(np.ndarray):
@@ -169,16 +170,31 @@ sys.stderr = open("/dev/null", "w")
 ''' + WRONG_CELL), Expect(0, exact=0, zero=("test_rnn_cell_forward",), klass="4"))
 
     # -- 5. editing, deleting, reordering, relabelling test cells ---------------------------------
-    edited = copy.deepcopy(rel)
+    # on the honest work: every test cell is put back from the gradebook, so the honest functions keep their
+    # points and no relabelling earns one more (plain nbgrader: "Inconsistent checksums", nothing graded)
+    edited = copy.deepcopy(hon)
     cells = _cells_by_id(edited)
     cells["test_rnn_forward"].source = "pass"
     cells["test_softmax"].metadata["nbgrader"]["points"] = 100
     cells["test_output_probs"].metadata["nbgrader"]["grade_id"] = "test_bonus"
     cells["test_rnn_param_count"].metadata["nbgrader"]["grade"] = False
+    cells["rnn_forward"].metadata["nbgrader"].update(grade=True, solution=False, locked=True, points=100)
     edited.cells = [c for c in edited.cells if c is not cells["test_rnn_cell_forward"]]
     i, j = edited.cells.index(cells["test_stacked_rnn_forward"]), edited.cells.index(cells["test_torch_rnn_from_params"])
     edited.cells[i], edited.cells[j] = edited.cells[j], edited.cells[i]
-    class_["c5_edit_tests"] = (edited, Expect(0, exact=0, feedback=("restored",), klass="5"))
+    class_["c5_edit_tests"] = (edited, Expect(MAX, exact=MAX, feedback=("was missing and has been restored",
+                                                                      "was modified and has been restored"),
+                                              klass="5"))
+    # on the released notebook: a made-up test cell and a test cell turned off earn nothing
+    faked = copy.deepcopy(rel)
+    cells = _cells_by_id(faked)
+    cells["test_rnn_cell_forward"].metadata["nbgrader"].update(grade=False, locked=False)
+    cells["test_rnn_cell_forward"].source = "pass"
+    extra = nbformat.v4.new_code_cell("pass", metadata={"nbgrader": {
+        "grade": True, "solution": False, "locked": True, "grade_id": "test_extra", "points": 50,
+        "schema_version": 3}})
+    faked.cells.insert(faked.cells.index(cells["test_rnn_cell_forward"]) + 1, extra)
+    class_["c5_fake_tests"] = (faked, Expect(0, exact=0, feedback=("test_extra",), klass="5"))
 
     # -- 6. exhausting the grader -----------------------------------------------------------------
     class_["c6_endless_loop"] = (_edit(hon, "softmax", '''
@@ -203,11 +219,12 @@ for _ in range(10000):
                                        klass="6"))
 
     # -- 7. malformed submissions -----------------------------------------------------------------
-    class_["c7_bad_json"] = (b'{"cells": [', Expect(0, exact=0, klass="7"))
-    class_["c7_binary_junk"] = (bytes(range(256)) * 64, Expect(0, exact=0, klass="7"))
-    class_["c7_wrong_name"] = (("homework.ipynb", hon), Expect(MAX, klass="7"))  # graded or 0, never more
-    class_["c7_missing"] = (None, Expect(0, exact=0, klass="7"))
-    class_["c7_not_a_notebook"] = (json.dumps({"hello": "world"}).encode(), Expect(0, exact=0, klass="7"))
+    class_["c7_bad_json"] = (b'{"cells": [', Expect(0, exact=0, klass="7", gradable=False))
+    class_["c7_binary_junk"] = (bytes(range(256)) * 64, Expect(0, exact=0, klass="7", gradable=False))
+    class_["c7_wrong_name"] = (("homework.ipynb", hon), Expect(MAX, klass="7", gradable=None))  # graded or 0, never more
+    class_["c7_missing"] = (None, Expect(0, exact=0, klass="7", gradable=False))
+    class_["c7_not_a_notebook"] = (json.dumps({"hello": "world"}).encode(),
+                                Expect(0, exact=0, klass="7", gradable=False))
 
     # -- 8. reaching what is not theirs -----------------------------------------------------------
     class_["c8_reach"] = (_edit(rel, "rnn_cell_forward", f'''
