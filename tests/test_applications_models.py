@@ -1,0 +1,195 @@
+"""Chapter 06's training pieces: models, loops, progress bar, figures and the report command's quick mode."""
+import io
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from rnn_helpers import classifiers, torch_training
+from rnn_helpers.applications import childrens_book as book_app
+from rnn_helpers.applications import forecast as forecast_app
+from rnn_helpers.applications import names_lm, sentiment as sentiment_app
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    torch.set_num_threads(1)
+
+
+# ---------------------------------------------------------------- progress bar and loop
+def test_progress_bar_outside_a_terminal_prints_one_final_line(capsys):
+    with torch_training.progress(5, "demo") as bar:
+        for _ in range(5):
+            bar.update(1)
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1 and "\r" not in out
+    assert out.startswith("demo: 100%") and "5/5" in out
+
+
+def test_final_line_only_keeps_the_text_after_the_last_carriage_return():
+    sink = io.StringIO()
+    w = torch_training._FinalLineOnly(sink)
+    w.write("\r 10%")
+    w.flush()
+    assert sink.getvalue() == ""
+    w.write("\r 50%\r100% done\n")
+    assert sink.getvalue() == "100% done\n"
+
+
+def test_fit_records_every_step_and_the_evaluations(capsys):
+    calls = []
+    hist = torch_training.fit(lambda i: calls.append(i) or float(10 - i), 10, desc="t", evaluate=lambda: 1.5,
+                              eval_every=4)
+    assert calls == list(range(10)) and hist["train"] == [float(10 - i) for i in range(10)]
+    assert hist["eval_step"] == [4, 8, 10] and hist["eval"] == [1.5, 1.5, 1.5]
+
+
+# ---------------------------------------------------------------- classifiers
+def test_bag_of_words_ignores_order_and_padding():
+    torch.manual_seed(0)
+    m = classifiers.BagOfWordsClassifier(6)
+    a = torch.tensor([[1, 2, 3, 0, 0]])
+    b = torch.tensor([[3, 1, 2, 0]])
+    assert torch.allclose(m(a), m(b))
+    assert m.counts(a).tolist() == [[0, 1, 1, 1, 0, 0]]
+
+
+def test_recurrent_classifier_reads_the_state_at_the_last_real_token():
+    h = torch.arange(2 * 4 * 3, dtype=torch.float32).view(2, 4, 3)
+    out = classifiers.last_valid(h, torch.tensor([2, 4]))
+    assert torch.equal(out, torch.stack([h[0, 1], h[1, 3]]))
+    torch.manual_seed(0)
+    m = classifiers.RecurrentClassifier(6, 4, 5, cell="gru")
+    ids = torch.tensor([[1, 2, 3, 0, 0]])
+    padded_more = torch.tensor([[1, 2, 3, 0, 0, 0, 0]])
+    assert torch.allclose(m(ids, torch.tensor([3])), m(padded_more, torch.tensor([3])), atol=1e-6)
+    with pytest.raises(ValueError, match="cell"):
+        classifiers.SequenceRegressor(2, 4, cell="tcn")
+
+
+# ---------------------------------------------------------------- names language model
+def test_bigram_nll_on_a_tiny_corpus():
+    vocab = [".", "a", "b"]
+    # "ab" -> pairs .a ab b. ; with alpha=0 the model of the training set itself:
+    # p(a|.)=1, p(b|a)=1, p(.|b)=1 -> zero loss on the same names
+    assert names_lm.bigram_nll(["ab"], ["ab"], vocab, alpha=1e-12) == pytest.approx(0.0, abs=1e-9)
+    # validation "ba": pairs .b, ba, a. ; with alpha = 1 each row has counts + 1 over V = 3
+    # p(b|.) = 1/4, p(a|b) = 1/4, p(.|a) = 1/4
+    assert names_lm.bigram_nll(["ab"], ["ba"], vocab, alpha=1.0) == pytest.approx(math.log(4))
+
+
+def test_names_tensors_shift_by_one_and_pad_with_ignore_index():
+    vocab = [".", "a", "b", "c"]
+    x, y = names_lm.to_tensors(["abc", "b"], vocab)
+    assert x.tolist() == [[0, 1, 2, 3], [0, 2, 0, 0]]
+    assert y.tolist() == [[1, 2, 3, 0], [2, 0, -100, -100]]
+
+
+def test_names_model_learns_and_samples():
+    vocab = [".", "a", "b", "c"]
+    names = ["abc", "abca", "bca", "cab"] * 8
+    x, y = names_lm.to_tensors(names, vocab)
+    model, hist = names_lm.train_model("gru", vocab, x, y, x, y, steps=60, batch=16, embed=8, hidden=16, lr=0.02,
+                                       eval_every=30)
+    assert hist["eval"][-1] < 0.6 * hist["eval"][0] or hist["eval"][-1] < 0.6 * math.log(4)
+    assert np.mean(hist["train"][-10:]) < np.mean(hist["train"][:10])
+    sample = names_lm.generate(model, vocab, 1e-3, np.random.default_rng(0))
+    assert sample == names_lm.generate(model, vocab, 1e-3, np.random.default_rng(1))  # greedy: no randomness
+    assert set(sample) <= {"a", "b", "c"}
+
+
+# ---------------------------------------------------------------- sentiment
+def test_sentiment_held_out_sets_never_overlap_training():
+    splits = sentiment_app.make_splits(300, 300, 100, seed=0)
+    train = set(splits["texts"]["train"])
+    assert train.isdisjoint(splits["texts"]["test"])
+    assert all(a not in train and b not in train for a, b in splits["texts"]["pairs"])
+    a, b = splits["pair_first"], splits["pair_second"]
+    assert torch.equal(a[2], 1 - b[2])
+
+
+def test_bag_of_words_cannot_separate_order_pairs_and_gru_learns_them():
+    splits = sentiment_app.make_splits(1500, 300, 200, seed=0)
+    bow, _ = sentiment_app.train_model("bow", splits, steps=100, batch=64, lr=0.05, seed=0)
+    assert sentiment_app.accuracies(bow, splits)["pairs"] == pytest.approx(0.5)
+    gru, hist = sentiment_app.train_model("rnn", splits, steps=250, batch=64, lr=0.01, seed=0)
+    assert np.mean(hist["train"][-20:]) < 0.5 * np.mean(hist["train"][:20])
+    assert sentiment_app.accuracies(gru, splits)["pairs"] > 0.9
+
+
+# ---------------------------------------------------------------- forecasting
+def test_forecast_baselines_match_their_definition():
+    splits = forecast_app.make_splits(22, 40)
+    X, y = splits["X_test"], splits["y_test"]
+    assert X.shape == (40, 22) and splits["years_test"][-1] == 2008
+    maes = forecast_app.baseline_maes(splits)
+    assert maes["persistence"] == pytest.approx(np.mean(np.abs(X[:, -1] - y)))
+    assert maes["seasonal_naive"] == pytest.approx(np.mean(np.abs(X[:, 22 - 11] - y)))
+
+
+# ---------------------------------------------------------------- children's book
+def test_trace_gates_reproduces_torch_lstm():
+    torch.manual_seed(3)
+    lstm = torch.nn.LSTM(5, 4, batch_first=True)
+    x = torch.randn(7, 5)
+    tr = book_app.trace_gates(lstm, x)
+    h, (hT, cT) = lstm(x[None])
+    assert np.allclose(tr["h"], h[0].detach().numpy(), atol=1e-6)
+    assert np.allclose(tr["c"][-1], cT[0, 0].detach().numpy(), atol=1e-6)
+    for k in "ifo":
+        assert tr[k].shape == (7, 4) and tr[k].min() > 0 and tr[k].max() < 1
+
+
+def test_childrens_book_floors():
+    assert book_app.FLOOR_NATS == pytest.approx((math.log(3) + math.log(2)) / 4)
+    assert book_app.BIGRAM_NATS > book_app.FLOOR_NATS
+
+
+def test_childrens_book_lstm_training_decreases_the_loss():
+    model, hist = book_app.train_model(hidden=6, steps=150, batch=32, chunk_sentences=4, lr=0.02, seed=0)
+    assert hist["eval"][-1] < hist["eval"][0] and hist["eval"][-1] < 0.7
+    p = book_app.next_word_probs(model, ". Jane".split())
+    assert p.shape == (2, 5) and np.allclose(p.sum(1), 1, atol=1e-5)
+
+
+# ---------------------------------------------------------------- figures
+def test_learning_curve_figures_draw():
+    from rnn_helpers.figures import encoder_decoder, learning_curves
+
+    assert np.allclose(learning_curves.running_mean([1, 2, 3, 4], 2), [1, 1.5, 2.5, 3.5])
+    fig = learning_curves.loss_curves({"GRU": np.ones(10), "LSTM held out": ([5, 10], [0.5, 0.4])}, ylabel="loss",
+                                      baselines={"bigram": 2.0})
+    assert len(fig.axes[0].lines) == 3
+    grid = learning_curves.loss_curve_grid({"a": {"RNN": np.ones(3)}, "b": {"GRU": np.ones(3)}}, ylabel="mse")
+    assert len(grid.axes) == 2
+    with pytest.raises(ValueError, match="shape"):
+        learning_curves.forecast_vs_truth(np.arange(3), np.zeros(3), {"LSTM": np.zeros(4)})
+    assert len(encoder_decoder.encoder_decoder().axes) == 2
+
+
+# ---------------------------------------------------------------- the report command
+def test_report_quick_mode_writes_json_and_markdown(tmp_path, capsys):
+    from rnn_helpers.cli import main
+
+    assert main(["applications", "--report", "--quick", "--out", str(tmp_path)]) == 0
+    data = json.loads((tmp_path / "applications_report.json").read_text())
+    for task in ("names", "sentiment", "adding", "forecast", "childrens_book"):
+        assert task in data and task in data["seconds"]
+    assert {"bigram", "rnn", "gru", "lstm", "gain_over_bigram", "target_met"} <= set(data["names"])
+    assert {"bow", "rnn", "n_pairs"} <= set(data["sentiment"]) and "pairs" in data["sentiment"]["rnn"]
+    assert "T=10" in data["adding"] and data["adding"]["trivial_mse"] == pytest.approx(1 / 6)
+    assert {"persistence", "seasonal_naive", "lstm", "target_met"} <= set(data["forecast"])
+    assert data["mode"] == "quick" and len(data["rows"]) >= 10
+    md = (tmp_path / "applications_report.md").read_text()
+    assert "| task | model | metric |" in md and md.count("\n|") >= 11
+    assert "| task | model |" in capsys.readouterr().out
+
+
+def test_report_without_flag_does_nothing(tmp_path):
+    from rnn_helpers.cli import main
+
+    assert main(["applications", "--out", str(tmp_path)]) == 2
+    assert not (tmp_path / "applications_report.json").exists()
+    assert main(["applications", "--report", "--only", "bogus", "--out", str(tmp_path)]) == 2
