@@ -201,6 +201,26 @@ fused RNN kernel, whose whole forward + backward takes only a little longer than
 reference built from separate ufunc calls does not reach it (with oneDNN off, torch's own kernels are slower
 than the reference; see the note under the tables). GRU and RNN have no oneDNN path in torch.
 
+Tried for the float32 LSTM and not adopted (one thread, measured with scratch copies of `lstm.py` beside the
+current one; torch about 21 ms, the reference about 30 ms, fwd about 11 ms). The floor is the matrix products:
+per step 38 us forward ((32, 128) x (128, 512), per gate) and 44 us backward, plus about 8.5 ms of after-loop
+products, about 16.6 ms in all. That leaves torch's whole time minus 17 ms, about 4 ms, for 200 steps of
+elementwise work plus the Python loop, where numpy needs about 8 ms (a float32 ufunc over one (B, H) block costs
+about 0.3 us per call plus 0.8 us per block, so the forward's ~20 blocks and the backward's ~22 blocks per step
+are already near what numpy can do, whatever the number of calls).
+(a) Batch-major buffers (h and c written straight into the returned (B, T, H) arrays, dA (B, T, 4, H) so that
+dx and dW_ih need no transposed copies): same float32 time (30.5 ms), float64 slightly slower; the strided
+per-step writes cost what the copies saved. Reducing `dA.sum(axis=0)` to a product with a ones vector saves
+0.08 ms. (c) `scipy.linalg.blas.sgemm` with beta = 1 into the gate buffer: 50 us per step against 38 us for
+`np.matmul` plus the separate add. (b) numba 0.68.1 (it installs with numpy 2.4.6; llvmlite 0.50.0, no SVML):
+a fused forward step with `math.tanh` takes 284 us per step (scalar tanh, 5 per element) against about 20 us
+for the numpy ufuncs; the whole backward loop in numba (elementwise fused, `np.dot` inside) takes 9.5 ms in
+float32, the same as the numpy loop (its BLAS call through scipy is slower, and the fused loop is not
+vectorised), though 14.5 ms against about 27 ms in float64; a fused backward step called from the Python
+loop takes 19 us per step (dispatch 0.5 us), no better than the ufuncs. Reaching torch would need a
+vectorised tanh approximation written by hand in numba and a tuned kernel, for an expected total of about
+21-23 ms: not a clear win for a teaching reference and a new dependency.
+
 Default threads:
 
 {tables["default"]}
