@@ -9,8 +9,9 @@ from rnn_helpers.gru import gru_backward, gru_cell_backward, gru_cell_forward, g
 from rnn_helpers.initialization import init_params
 from rnn_helpers.torch_bridge import module_from_params
 
-SHAPES = [(1, 1, 1, 1), (2, 3, 4, 5), (3, 5, 2, 1), (1, 4, 1, 3), (4, 1, 3, 2)]
-PARAM_NAMES = ("W_ih", "W_hh", "b_ih", "b_hh")
+from cell_testing import (PARAM_NAMES, SHAPES, TORCH_CELL, TORCH_SEQ, assert_numeric_close,  # noqa: F401
+                          assert_param_grads_match_torch, t)
+
 VARIANTS = ("pytorch", "original")
 
 
@@ -18,16 +19,6 @@ def make_case(B, T, D, H, seed):
     rng = np.random.default_rng(seed)
     p = {k: 2.0 * v for k, v in init_params("gru", D, H, rng=rng).items()}
     return rng.standard_normal((B, T, D)), rng.standard_normal((B, H)), p, rng.standard_normal((B, T, H))
-
-
-def assert_numeric_close(analytic, numeric, name):
-    """Centered differences with eps=1e-6 carry ~1e-10 absolute noise: relative 1e-6 or absolute 1e-9."""
-    assert analytic.shape == numeric.shape, name
-    assert np.allclose(analytic, numeric, rtol=1e-6, atol=1e-9), (name, rel_error(analytic, numeric))
-
-
-def t(a):
-    return torch.tensor(a, dtype=torch.float64, requires_grad=True)
 
 
 def sig(a):
@@ -79,9 +70,7 @@ def test_pytorch_variant_matches_torch_gru(shape):
     out.backward(torch.tensor(dh))
     assert rel_error(grads["x"], xt.grad.numpy()) < 1e-8
     assert rel_error(grads["h0"], h0t.grad.numpy()) < 1e-8
-    for name, tname in zip(PARAM_NAMES, ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")):
-        assert grads[name].shape == p[name].shape
-        assert rel_error(grads[name], getattr(m, tname).grad.numpy()) < 1e-8, name
+    assert_param_grads_match_torch(grads, p, m, TORCH_SEQ)
 
 
 @pytest.mark.parametrize("shape", SHAPES)
@@ -96,8 +85,7 @@ def test_pytorch_variant_cell_matches_torch_grucell(shape):
     out.backward(torch.tensor(dh[:, 0]))
     assert rel_error(grads["x_t"], xt.grad.numpy()) < 1e-8
     assert rel_error(grads["h_prev"], ht.grad.numpy()) < 1e-8
-    for name, tname in zip(PARAM_NAMES, ("weight_ih", "weight_hh", "bias_ih", "bias_hh")):
-        assert rel_error(grads[name], getattr(m, tname).grad.numpy()) < 1e-8, name
+    assert_param_grads_match_torch(grads, p, m, TORCH_CELL)
 
 
 @pytest.mark.parametrize("shape", SHAPES)

@@ -8,10 +8,8 @@ from rnn_helpers.initialization import init_params
 from rnn_helpers.lstm import lstm_backward, lstm_cell_backward, lstm_cell_forward, lstm_forward
 from rnn_helpers.torch_bridge import module_from_params
 
-SHAPES = [(1, 1, 1, 1), (2, 3, 4, 5), (3, 5, 2, 1), (1, 4, 1, 3), (4, 1, 3, 2)]
-PARAM_NAMES = ("W_ih", "W_hh", "b_ih", "b_hh")
-TORCH_SEQ = ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")
-TORCH_CELL = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+from cell_testing import (PARAM_NAMES, SHAPES, TORCH_CELL, TORCH_SEQ, assert_numeric_close,  # noqa: F401
+                          assert_param_grads_match_torch, t)
 
 
 def make_case(B, T, D, H, seed):
@@ -19,16 +17,6 @@ def make_case(B, T, D, H, seed):
     p = {k: 2.0 * v for k, v in init_params("lstm", D, H, rng=rng).items()}
     x, h0, c0 = rng.standard_normal((B, T, D)), rng.standard_normal((B, H)), rng.standard_normal((B, H))
     return x, h0, c0, p, rng.standard_normal((B, T, H)), rng.standard_normal((B, T, H))
-
-
-def assert_numeric_close(analytic, numeric, name):
-    """Centered differences with eps=1e-6 carry ~1e-10 absolute noise: relative 1e-6 or absolute 1e-9."""
-    assert analytic.shape == numeric.shape, name
-    assert np.allclose(analytic, numeric, rtol=1e-6, atol=1e-9), (name, rel_error(analytic, numeric))
-
-
-def t(a):
-    return torch.tensor(a, dtype=torch.float64, requires_grad=True)
 
 
 @pytest.mark.parametrize("with_dc", [False, True])
@@ -55,9 +43,7 @@ def test_lstm_matches_torch(shape, with_dc):
     assert rel_error(grads["x"], xt.grad.numpy()) < 1e-8
     assert rel_error(grads["h0"], h0t.grad.numpy()) < 1e-8
     assert rel_error(grads["c0"], c0t.grad.numpy()) < 1e-8
-    for name, tname in zip(PARAM_NAMES, TORCH_SEQ):
-        assert grads[name].shape == p[name].shape
-        assert rel_error(grads[name], getattr(m, tname).grad.numpy()) < 1e-8, name
+    assert_param_grads_match_torch(grads, p, m, TORCH_SEQ)
 
 
 @pytest.mark.parametrize("shape", SHAPES)
@@ -73,8 +59,7 @@ def test_lstm_cell_matches_torch(shape):
     ((ho * torch.tensor(dh[:, 0])).sum() + (co * torch.tensor(dc[:, 0])).sum()).backward()
     for name, ten in (("x_t", xt), ("h_prev", ht), ("c_prev", ct)):
         assert rel_error(grads[name], ten.grad.numpy()) < 1e-8, name
-    for name, tname in zip(PARAM_NAMES, TORCH_CELL):
-        assert rel_error(grads[name], getattr(m, tname).grad.numpy()) < 1e-8, name
+    assert_param_grads_match_torch(grads, p, m, TORCH_CELL)
 
 
 @pytest.mark.parametrize("shape", [(1, 1, 1, 1), (2, 3, 2, 3), (3, 2, 1, 2)])

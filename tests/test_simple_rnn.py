@@ -8,10 +8,10 @@ from rnn_helpers.initialization import init_params
 from rnn_helpers.simple_rnn import rnn_backward, rnn_cell_backward, rnn_cell_forward, rnn_forward
 from rnn_helpers.torch_bridge import module_from_params
 
-# (B, T, D, H) including the edge sizes 1
-SHAPES = [(1, 1, 1, 1), (2, 3, 4, 5), (3, 5, 2, 1), (1, 4, 1, 3), (4, 1, 3, 2)]
+from cell_testing import (PARAM_NAMES, SHAPES, TORCH_CELL, TORCH_SEQ, assert_numeric_close,  # noqa: F401
+                          assert_param_grads_match_torch, t)
+
 NONLIN = ["tanh", "relu"]
-PARAM_NAMES = ("W_ih", "W_hh", "b_ih", "b_hh")
 
 
 def make_case(B, T, D, H, seed):
@@ -23,16 +23,6 @@ def make_case(B, T, D, H, seed):
     h0 = rng.standard_normal((B, H))
     dh = rng.standard_normal((B, T, H))
     return x, h0, p, dh
-
-
-def assert_numeric_close(analytic, numeric, name):
-    """Centered differences with eps=1e-6 carry ~1e-10 absolute noise: relative 1e-6 or absolute 1e-9."""
-    assert analytic.shape == numeric.shape, name
-    assert np.allclose(analytic, numeric, rtol=1e-6, atol=1e-9), (name, rel_error(analytic, numeric))
-
-
-def t(a):
-    return torch.tensor(a, dtype=torch.float64, requires_grad=True)
 
 
 @pytest.mark.parametrize("nonlinearity", NONLIN)
@@ -51,9 +41,7 @@ def test_rnn_forward_backward_match_torch(shape, nonlinearity):
     out.backward(torch.tensor(dh))
     assert rel_error(grads["x"], xt.grad.numpy()) < 1e-8
     assert rel_error(grads["h0"], h0t.grad.numpy()) < 1e-8
-    for name, tname in zip(PARAM_NAMES, ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")):
-        assert grads[name].shape == p[name].shape
-        assert rel_error(grads[name], getattr(m, tname).grad.numpy()) < 1e-8, name
+    assert_param_grads_match_torch(grads, p, m, TORCH_SEQ)
 
 
 @pytest.mark.parametrize("nonlinearity", NONLIN)
@@ -72,8 +60,7 @@ def test_rnn_cell_matches_torch(shape, nonlinearity):
     out.backward(torch.tensor(dh_next))
     assert rel_error(grads["x_t"], xt.grad.numpy()) < 1e-8
     assert rel_error(grads["h_prev"], ht.grad.numpy()) < 1e-8
-    for name, tname in zip(PARAM_NAMES, ("weight_ih", "weight_hh", "bias_ih", "bias_hh")):
-        assert rel_error(grads[name], getattr(m, tname).grad.numpy()) < 1e-8, name
+    assert_param_grads_match_torch(grads, p, m, TORCH_CELL)
 
 
 def _numeric_check(forward, args, dout, grads):
