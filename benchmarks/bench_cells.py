@@ -53,6 +53,43 @@ def numpy_step(kind, x, h0, c0, p, dh):
     return lstm_backward(dh, cache)
 
 
+def product_buffers(gates, dtype, rng):
+    """Operands for :func:`products_only`: random values (BLAS time does not depend on them)."""
+    f = lambda *shape: rng.standard_normal(shape).astype(dtype)  # noqa: E731
+    G = gates * H
+    return {"xs": f(T * B, D), "W_ih_T": f(D, G), "W_hh_T": f(H, G), "W_hh": f(G, H), "W_ih": f(G, D),
+            "h": f(B, H), "a": np.empty((B, G), dtype), "dA": f(T, B, G), "dh": np.empty((B, H), dtype),
+            "hs": f(T * B, H)}
+
+
+def products_only(o):
+    """The matrix products of one forward + backward of a gated recurrent layer, and nothing else.
+
+    The floor for any numpy implementation of the same algorithm (the input projections of all steps and
+    the weight gradients as single products, one recurrent product per step each way): the elementwise work
+    and the Python loop come on top of it.
+    """
+    o["xs"] @ o["W_ih_T"]                                 # input projections of all steps
+    for _ in range(T):
+        np.matmul(o["h"], o["W_hh_T"], out=o["a"])        # forward recurrent product
+    for t in range(T):
+        np.matmul(o["dA"][t], o["W_hh"], out=o["dh"])     # backward recurrent product
+    dA = o["dA"].reshape(T * B, -1)
+    dA @ o["W_ih"]                                        # dx
+    o["xs"].T @ dA                                        # dW_ih
+    o["hs"].T @ dA                                        # dW_hh
+
+
+def blas_peak_gflops(dtype, n=1024, repeats=5):
+    """GFLOP/s of numpy's BLAS on one large square product: what the products could reach at best."""
+    a = np.ones((n, n), dtype=dtype)
+    a @ a
+    start = time.perf_counter()
+    for _ in range(repeats):
+        a @ a
+    return 2 * n ** 3 * repeats / (time.perf_counter() - start) / 1e9
+
+
 def torch_step(kind, module, x, h0, c0, dh):
     module.zero_grad(set_to_none=True)
     x.grad = h0.grad = None
@@ -62,6 +99,37 @@ def torch_step(kind, module, x, h0, c0, dh):
     else:
         out, _ = module(x, h0)
     out.backward(dh)
+
+
+def torch_step_without_onednn(kind, module, x, h0, c0, dh):
+    """For information only: torch's CPU LSTM runs oneDNN's fused RNN kernel when it can (float32); this
+    times torch's own ATen kernels with oneDNN switched off. The target compares with :func:`torch_step`."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")                   # a TF32 notice about Intel GPUs on every switch
+        with torch.backends.mkldnn.flags(enabled=False):
+            torch_step(kind, module, x, h0, c0, dh)
+
+
+def time_in_blocks(fns, repeats, rounds=3, pause=0.3):
+    """Median seconds per call of each function, timed in alternating blocks with a pause between blocks.
+
+    Not call-by-call interleaving: with more than one thread, OpenBLAS's and torch's (OpenMP) idle workers
+    spin for a while after each call, and on a 2-core machine they take the cores from the other library's
+    next call (numpy and torch interleaved call by call measured torch's LSTM at twice its time alone). The
+    pause lets them go to sleep; a warm-up call starts each block; the rounds spread load from other
+    processes over all functions alike.
+    """
+    times = {name: [] for name in fns}
+    per_block = -(-repeats // rounds)
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            time.sleep(pause)
+            fn()
+            for _ in range(per_block):
+                start = time.perf_counter()
+                fn()
+                times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(ts) for name, ts in times.items()}
 
 
 def bench(kind, dtype, repeats, rng):
@@ -76,29 +144,18 @@ def bench(kind, dtype, repeats, rng):
     th0 = torch.tensor(h0[None], requires_grad=True)
     tc0 = torch.tensor(c0[None], requires_grad=True)
     tdh = torch.tensor(dh)
-    numpy_step(kind, x, h0, c0, p, dh)           # warm-up (BLAS threads, page faults)
-    torch_step(kind, module, tx, th0, tc0, tdh)
-    t_np, t_torch, t_aten = [], [], []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        numpy_step(kind, x, h0, c0, p, dh)
-        t_np.append(time.perf_counter() - start)
-        start = time.perf_counter()
-        torch_step(kind, module, tx, th0, tc0, tdh)
-        t_torch.append(time.perf_counter() - start)
-        if kind == "lstm":
-            # For information only: torch's CPU LSTM runs oneDNN's fused RNN kernel when it can (float32);
-            # this times torch's own ATen kernels with oneDNN switched off. The target compares with t_torch.
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")           # a TF32 notice about Intel GPUs on every switch
-                with torch.backends.mkldnn.flags(enabled=False):
-                    start = time.perf_counter()
-                    torch_step(kind, module, tx, th0, tc0, tdh)
-                    t_aten.append(time.perf_counter() - start)
-    a, b = statistics.median(t_np), statistics.median(t_torch)
-    c = statistics.median(t_aten) if t_aten else None
+    fns = {"numpy": lambda: numpy_step(kind, x, h0, c0, p, dh),
+           "torch": lambda: torch_step(kind, module, tx, th0, tc0, tdh)}
+    bufs = product_buffers(GATES[kind], dtype, rng)
+    fns["products"] = lambda: products_only(bufs)
+    if kind == "lstm":
+        fns["torch_aten"] = lambda: torch_step_without_onednn(kind, module, tx, th0, tc0, tdh)
+    t = time_in_blocks(fns, repeats)
+    a, b = t["numpy"], t["torch"]
     flops = 6 * B * T * GATES[kind] * H * (D + H)
-    return a, b, flops / a / 1e9, flops / b / 1e9, c
+    peak = blas_peak_gflops(dtype)
+    floor = {"products_s": t["products"], "peak_gflops": peak, "ideal_s": flops / peak / 1e9}
+    return a, b, flops / a / 1e9, flops / b / 1e9, t.get("torch_aten"), floor
 
 
 def cpu_model():
@@ -133,17 +190,26 @@ def run_config(threads, repeats):
 def table(rows):
     lines = ["| cell | dtype | numpy fwd+bwd (ms) | torch fwd+bwd (ms) | ratio numpy/torch | numpy GFLOP/s "
              "| torch GFLOP/s |", "|---|---|---|---|---|---|---|"]
-    for kind, dt, a, b, ga, gb, _ in rows:
+    for kind, dt, a, b, ga, gb, *_ in rows:
         lines.append(f"| {kind.upper()} | {dt} | {a * 1e3:.1f} | {b * 1e3:.1f} | {a / b:.2f} | {ga:.1f} | {gb:.1f} |")
     met = [f"{k.upper()} {dt}" for k, dt, a, b, *_ in rows if a <= b]
     missed = [f"{k.upper()} {dt} ({a / b:.2f})" for k, dt, a, b, *_ in rows if a > b]
     lines.append("")
     lines.append(f"Target ratio <= 1.0 met for: {', '.join(met) or 'none'}; not met for: {', '.join(missed) or 'none'}.")
-    aten = [f"{k.upper()} {dt} {c * 1e3:.1f} ms (numpy/that {a / c:.2f})" for k, dt, a, b, _, _, c in rows if c]
+    aten = [f"{k.upper()} {dt} {c * 1e3:.1f} ms (numpy/that {a / c:.2f})" for k, dt, a, b, _, _, c, _ in rows if c]
     if aten:
         lines.append("")
         lines.append("For information, torch with oneDNN switched off (`torch.backends.mkldnn.flags(enabled=False)`, "
                      "its ATen kernels), same run, interleaved: " + "; ".join(aten) + ".")
+    lines += ["", "Floor, same run: the matrix products of one forward + backward alone (`products_only`: the input "
+              "projections and weight gradients as single products, one recurrent product per step each way), and "
+              "the same FLOPs at the GFLOP/s of one 1024 x 1024 product (numpy's BLAS at its best):", "",
+              "| cell | dtype | numpy reference (ms) | products alone (ms) | products at BLAS peak (ms) "
+              "| BLAS peak GFLOP/s | torch whole fwd+bwd (ms) | products alone / torch |",
+              "|---|---|---|---|---|---|---|---|"]
+    for k, dt, a, b, _, _, _, fl in rows:
+        lines.append(f"| {k.upper()} | {dt} | {a * 1e3:.1f} | {fl['products_s'] * 1e3:.1f} | {fl['ideal_s'] * 1e3:.1f} "
+                     f"| {fl['peak_gflops']:.0f} | {b * 1e3:.1f} | {fl['products_s'] / b:.2f} |")
     return "\n".join(lines)
 
 

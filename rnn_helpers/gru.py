@@ -331,10 +331,11 @@ def gru_backward(dh, cache):
     # orientation for OpenBLAS in float64 with these long, thin operands (about even in float32).
     dAi2 = dAi.reshape(T * B, 3 * H)
     dW_ih = np.dot(X2.T, dAi2).T
-    dx = np.dot(dAi2, W_ih)
+    dx = np.empty((B, T, D), dtype=dt)                # dx_t = dA_t @ W_ih, written batch-major (see simple_rnn)
+    np.matmul(dAi.reshape(T, B, 3 * H), W_ih, out=dx.transpose(1, 0, 2))
     db_ih = dAi2.sum(axis=0)
     return {
-        "x": np.ascontiguousarray(dx.reshape(T, B, D).transpose(1, 0, 2)),
+        "x": dx,
         "h0": carry,
         "W_ih": np.ascontiguousarray(dW_ih),
         "W_hh": np.ascontiguousarray(dW_hh),

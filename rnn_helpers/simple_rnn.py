@@ -127,13 +127,16 @@ def rnn_forward(x, h0, W_ih, W_hh, b_ih, b_hh, *, nonlinearity="tanh"):
     xs = np.ascontiguousarray(x.transpose(1, 0, 2))
     hs = np.empty((T + 1, B, H), dtype=x.dtype)
     hs[0] = h0
-    pre = np.dot(xs.reshape(T * B, D), W_ih.T).reshape(T, B, H)  # all input projections: one GEMM
-    pre += b_ih + b_hh
+    # All input projections in one GEMM, written where h_1..h_T will be: a separate (T, B, H) buffer would be
+    # fresh memory on every call, and its page faults cost more than the product (float64, this machine).
+    np.dot(xs.reshape(T * B, D), W_ih.T, out=hs[1:].reshape(T * B, H))
+    hs[1:] += b_ih + b_hh
     W_hh_T = W_hh.T
+    rec = np.empty((B, H), dtype=x.dtype)
     for t in range(T):
+        np.dot(hs[t], W_hh_T, out=rec)
         h = hs[t + 1]
-        np.dot(hs[t], W_hh_T, out=h)
-        h += pre[t]
+        h += rec
         _activate(h, nonlinearity)
     h = np.ascontiguousarray(hs[1:].transpose(1, 0, 2))
     cache = {"xs": xs, "hs": hs, "W_ih": W_ih, "W_hh": W_hh, "nonlinearity": nonlinearity}
@@ -165,19 +168,21 @@ def rnn_backward(dh, cache):
     H = hs.shape[2]
     dh = check_upstream("dh", dh, (B, T, H), ("B", "T", "H"), hs.dtype)
     dh_tm = dh.transpose(1, 0, 2)
-    deriv = _activation_derivative(hs[1:], cache["nonlinearity"])  # phi'(a_t) for all t at once
-    da = np.empty((T, B, H), dtype=hs.dtype)
+    da = _activation_derivative(hs[1:], cache["nonlinearity"])  # phi'(a_t) for all t, then times g_t below
+    g = np.empty((B, H), dtype=hs.dtype)
     carry = np.zeros((B, H), dtype=hs.dtype)  # gradient reaching h_t from step t+1
     for t in range(T - 1, -1, -1):
-        g = da[t]
         np.add(dh_tm[t], carry, out=g)
-        g *= deriv[t]
-        np.dot(g, W_hh, out=carry)
+        da[t] *= g
+        np.dot(da[t], W_hh, out=carry)
     da2 = da.reshape(T * B, H)
     db = da2.sum(axis=0)
-    dx = np.dot(da2, W_ih).reshape(T, B, D).transpose(1, 0, 2)
+    # dx_t = da_t @ W_ih, one product per step written straight into the batch-major result (BLAS takes the
+    # strided rows): cheaper than one product into a time-major buffer and a transposing copy.
+    dx = np.empty((B, T, D), dtype=hs.dtype)
+    np.matmul(da, W_ih, out=dx.transpose(1, 0, 2))
     return {
-        "x": np.ascontiguousarray(dx),
+        "x": dx,
         "h0": carry,
         "W_ih": np.dot(da2.T, xs.reshape(T * B, D)),
         "W_hh": np.dot(da2.T, hs[:-1].reshape(T * B, H)),
