@@ -7,9 +7,10 @@ For each cell (RNN, GRU, LSTM) and dtype (float32, float64), at (B, T, D, H) = (
 - numpy: ``*_forward`` then ``*_backward`` with an upstream gradient on every hidden state (many-to-many);
 - torch: ``nn.RNN/GRU/LSTM(batch_first=True)`` forward then ``out.backward(dh)`` (autograd), with gradients
   requested for the input and the initial state too, so both compute the same set of gradients.
-Each measurement is the median of ``--repeats`` runs after one warm-up run, numpy and torch interleaved so
+Each measurement is the median of ``--repeats`` calls, timed in alternating blocks (see ``time_in_blocks``) so
 that load from other processes on the machine hits both alike. Two configurations run, each in a fresh
-process: default thread counts, and one thread for both libraries. GFLOP/s counts the matrix products only:
+process: default thread counts, and one thread for both libraries. A floor is timed beside them: the matrix
+products of one forward + backward alone (``products_only``). GFLOP/s counts the matrix products only:
 forward 2 B T G H (D + H), backward twice that (input, state and two weight gradients), G = 1, 3, 4.
 For the LSTM, torch is also timed with oneDNN switched off (information only: torch's float32 LSTM runs
 oneDNN's fused RNN kernel by default, and the target compares with that default).
@@ -200,7 +201,7 @@ def table(rows):
     if aten:
         lines.append("")
         lines.append("For information, torch with oneDNN switched off (`torch.backends.mkldnn.flags(enabled=False)`, "
-                     "its ATen kernels), same run, interleaved: " + "; ".join(aten) + ".")
+                     "its ATen kernels), same run, same blocks: " + "; ".join(aten) + ".")
     lines += ["", "Floor, same run: the matrix products of one forward + backward alone (`products_only`: the input "
               "projections and weight gradients as single products, one recurrent product per step each way), and "
               "the same FLOPs at the GFLOP/s of one 1024 x 1024 product (numpy's BLAS at its best):", "",
@@ -225,67 +226,69 @@ def main():
         print(json.dumps(measure(args.repeats)))
         return
     load_before = os.getloadavg()[0]
-    tables = {}
+    tables, rows_by_config = {}, {}
     for threads in ("default", "1"):
         rows = run_config(threads, args.repeats)
+        rows_by_config[threads] = rows
         tables[threads] = table(rows)
         print(f"threads: {threads}\n{tables[threads]}\n", flush=True)
     load_after = os.getloadavg()[0]
     machine = (f"`nproc` = {len(os.sched_getaffinity(0))}, {cpu_model()}; Python {platform.python_version()}, "
                f"numpy {np.__version__} (OpenBLAS), torch {torch.__version__}")
     print(machine, f"load average {load_before:.1f} -> {load_after:.1f}")
+    lstm32 = next(r for r in rows_by_config["1"] if r[0] == "lstm" and r[1] == "float32")
+    _, _, a, b, _, _, aten, fl = lstm32
     section = f"""## Cells
 
 Forward + backward of the numpy reference (`rnn_helpers.simple_rnn/gru/lstm`, upstream gradient on every
 hidden state) against `torch.nn.RNN/GRU/LSTM` forward + autograd backward on the CPU (gradients for the input,
 the initial state and all parameters in both), measured side by side in one run of
-`benchmarks/bench_cells.py` at (B, T, D, H) = ({B}, {T}, {D}, {H}); median of {args.repeats} runs each, numpy
-and torch interleaved. Ratio < 1 means numpy is faster. GFLOP/s counts the matrix products only
-(6 B T G H (D + H) per forward + backward, G = 1, 3, 4).
+`benchmarks/bench_cells.py` at (B, T, D, H) = ({B}, {T}, {D}, {H}). Ratio < 1 means numpy is faster.
+GFLOP/s counts the matrix products only (6 B T G H (D + H) per forward + backward, G = 1, 3, 4).
 
-Machine: {machine}. It was shared with other jobs while this ran (load average {load_before:.1f} at the
-start, {load_after:.1f} at the end, on 2 cores), and the script was run once, so absolute times are noisy;
-the ratios, measured interleaved, are the comparison. Two configurations, each in a fresh process:
-the libraries' default thread counts, and one thread for both (`OPENBLAS_NUM_THREADS=1`,
-`torch.set_num_threads(1)`), which is far less sensitive to other jobs on the machine.
+Machine: {machine}; load average {load_before:.1f} at the start and {load_after:.1f} at the end of the run.
+Two configurations, each in a fresh process: the libraries' default thread counts, and one thread for both
+(`OPENBLAS_NUM_THREADS=1`, `torch.set_num_threads(1)`), which is far less sensitive to other jobs.
+Each time is the median of {args.repeats} calls, taken in alternating blocks (numpy, torch, ..., 3 rounds) with
+a 0.3 s pause and a warm-up call before each block. Not call by call: with 2 threads, OpenBLAS's and torch's
+idle workers spin for a while after each call and take the cores from the other library's next call;
+interleaved call by call, torch's float32 LSTM measured 25 ms against 11 ms alone, which made an earlier
+version of this table report every default-thread target met when it was not.
 
 What makes the reference fast: one matrix product for the input projections of all time steps, written
-straight into the gate buffer; time-major preallocated buffers and in-place ufuncs (`out=`) in the loop;
-per-step gate buffers laid out gate-major, (gates, B, H), so that every ufunc runs over contiguous blocks
-(a (B, H) column block of a (B, G*H) array costs numpy about twice as much per call), with the recurrent
-product taken per gate in one `np.matmul` over contiguous transposed weight copies; sigmoid as
+straight into the buffer the loop works in; time-major preallocated buffers and in-place ufuncs (`out=`) in
+the loop; per-step gate buffers laid out gate-major, (gates, B, H), so that every ufunc runs over contiguous
+blocks (a (B, H) column block of a (B, G*H) array costs numpy about twice as much per call), with the
+recurrent product taken per gate in one `np.matmul` over contiguous transposed weight copies; sigmoid as
 0.5 tanh(a/2) + 0.5 with the gate rows pre-halved (one `np.tanh` for all LSTM gates, held as i, f, o, g);
 backward factors formed per step in contiguous (B, H) buffers, each gate's result written once into a
-(T, B, G*H) buffer; weight gradients as single products after the loop (X^T dA, the faster orientation in
-float64).
+(T, B, G*H) buffer; weight gradients as single products after the loop; dx written straight into the
+batch-major result (one product per step with strided rows, cheaper than a transposing copy). Few fresh
+buffers per call: on this VM a first touch of a fresh 4 KiB page costs about 1.5 us, and before the simple
+RNN stopped allocating a separate buffer for its input projections and for phi'(a), page faults were about
+5 ms of its 21 ms float64 forward + backward (counted with `getrusage`; with glibc's trimming switched off,
+13 ms).
 
-Where the time goes (one thread, float32 LSTM, timers in the loop, measured separately at a quieter moment
-when the numpy forward + backward took about 30 ms and torch about 22 ms): the matrix products alone
-are about 17 ms of the numpy total (per-step products at roughly 100 GFLOP/s, the after-loop products at
-about 120 GFLOP/s with OpenBLAS), the elementwise ufuncs about 10 ms. torch's float32 LSTM runs oneDNN's
-fused RNN kernel, whose whole forward + backward takes only a little longer than those products alone; a numpy
-reference built from separate ufunc calls does not reach it (with oneDNN off, torch's own kernels are slower
-than the reference; see the note under the tables). GRU and RNN have no oneDNN path in torch.
+Floor (last table of each configuration): the matrix products of one forward + backward alone, and the same
+FLOPs at the speed numpy's BLAS reaches on one large square product. For the float32 LSTM it settles the
+question: torch runs that cell with oneDNN's fused RNN kernel (GRU and RNN have no such path) and faster matrix
+products (measured separately, one thread: a per-step (32, 128) x (128, 512) product in about 25 us against
+OpenBLAS's 41 us, the large after-loop products about 1.2x faster), so that in this run numpy's products *alone* take {fl['products_s'] * 1e3:.1f} ms against torch's
+whole {b * 1e3:.1f} ms ({fl['products_s'] / b:.2f}x); the reference takes {a * 1e3:.1f} ms. A numpy reference of this
+algorithm cannot reach the target on this machine whatever its elementwise code does; against torch's own
+ATen kernels (oneDNN switched off; {aten * 1e3:.1f} ms) the reference is {a / aten:.2f}x. Getting below torch would take
+both a faster GEMM than numpy's OpenBLAS and fused elementwise kernels compiled outside numpy (numba or C),
+which the course contract ("numpy implementations", "no framework where numpy serves") rules out for the
+reference: that is a decision for the issue's owner, not made here.
 
 Tried for the float32 LSTM and not adopted (one thread, measured with scratch copies of `lstm.py` beside the
-current one; torch about 21 ms, the reference about 30 ms, fwd about 11 ms). The floor is the matrix products:
-per step 38 us forward ((32, 128) x (128, 512), per gate) and 44 us backward, plus about 8.5 ms of after-loop
-products, about 16.6 ms in all. That leaves torch's whole time minus 17 ms, about 4 ms, for 200 steps of
-elementwise work plus the Python loop, where numpy needs about 8 ms (a float32 ufunc over one (B, H) block costs
-about 0.3 us per call plus 0.8 us per block, so the forward's ~20 blocks and the backward's ~22 blocks per step
-are already near what numpy can do, whatever the number of calls).
-(a) Batch-major buffers (h and c written straight into the returned (B, T, H) arrays, dA (B, T, 4, H) so that
-dx and dW_ih need no transposed copies): same float32 time (30.5 ms), float64 slightly slower; the strided
-per-step writes cost what the copies saved. Reducing `dA.sum(axis=0)` to a product with a ones vector saves
-0.08 ms. (c) `scipy.linalg.blas.sgemm` with beta = 1 into the gate buffer: 50 us per step against 38 us for
-`np.matmul` plus the separate add. (b) numba 0.68.1 (it installs with numpy 2.4.6; llvmlite 0.50.0, no SVML):
-a fused forward step with `math.tanh` takes 284 us per step (scalar tanh, 5 per element) against about 20 us
-for the numpy ufuncs; the whole backward loop in numba (elementwise fused, `np.dot` inside) takes 9.5 ms in
-float32, the same as the numpy loop (its BLAS call through scipy is slower, and the fused loop is not
-vectorised), though 14.5 ms against about 27 ms in float64; a fused backward step called from the Python
-loop takes 19 us per step (dispatch 0.5 us), no better than the ufuncs. Reaching torch would need a
-vectorised tanh approximation written by hand in numba and a tuned kernel, for an expected total of about
-21-23 ms: not a clear win for a teaching reference and a new dependency.
+current one; numbers from a separate, earlier session). (a) Batch-major buffers (h and c written straight into
+the returned (B, T, H) arrays, dA (B, T, 4, H)): same float32 time, float64 slightly slower. (b) numba 0.68.1
+(llvmlite 0.50.0, no SVML): a fused forward step with `math.tanh` takes 284 us per step (scalar tanh) against
+about 20 us for the numpy ufuncs; a fused backward step called from the Python loop, 19 us per step, no
+better than the ufuncs. (c) `scipy.linalg.blas.sgemm` with beta = 1 into the gate buffer: 50 us per step
+against 38 us for `np.matmul` plus the separate add. (d) Splitting the forward's recurrent product into 8
+column blocks of 64 (30 us per step against 38 us, measured alone) would save about 0.8 ms of a 10 ms gap.
 
 Default threads:
 
