@@ -4,8 +4,10 @@ Root-only tests (marked ``root``) run the real kernel through nbclient with ``ex
 skipped, with the reason, when not root (CI runs as root).
 """
 import os
+import secrets
 import sqlite3
 import subprocess
+import sys
 import time
 
 import nbformat
@@ -53,13 +55,46 @@ def text(cell) -> str:
     return "".join(parts)
 
 
-def sandbox_pids(uid):
-    out = subprocess.run(["ps", "-eo", "pid=,uid="], capture_output=True, text=True).stdout.split("\n")
-    return [line.split()[0] for line in out if line.split() and line.split()[1] == str(uid)]
+def new_mark():
+    """A process name (at most 15 characters) that only this test's processes will carry."""
+    return "sbx" + secrets.token_hex(6)
+
+
+def mark_cell(mark):
+    """A cell naming the kernel process ``mark``; processes it forks later inherit the name. It prints the name
+    read back, so that a test can check the mark took before it relies on not finding it."""
+    return f"open('/proc/self/comm', 'w').write({mark!r})\nprint(open('/proc/self/comm').read().strip())"
+
+
+def pids_named(mark):
+    """Host PIDs of live processes called ``mark``. Not by the sandbox uid: other grading on the same machine
+    runs under that uid too, and made this check fail spuriously when it did."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/comm") as f:
+                if entry.isdigit() and f.read().strip() == mark:
+                    pids.append(int(entry))
+        except OSError:                                   # gone meanwhile, or not a process directory
+            pass
+    return pids
 
 
 # ---------------------------------------------------------------------------------------------------
 # No root needed
+
+
+def test_the_leftover_check_sees_a_marked_process_and_its_end():
+    mark = new_mark()
+    proc = subprocess.Popen([sys.executable, "-c", mark_cell(mark) + "\nimport sys, time; sys.stdout.flush(); "
+                             "time.sleep(60)"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == mark
+        assert pids_named(mark) == [proc.pid]
+    finally:
+        proc.kill()
+        proc.wait()
+    assert pids_named(mark) == []
 
 
 def test_limits_defaults_and_validation():
@@ -198,12 +233,14 @@ if os.fork() == 0:
 time.sleep(0.5)
 print("daemon started")
 '''
-    nb, err = run(notebook(daemon, "import subprocess; print(len([p for p in os.listdir('/proc') if p.isdigit()]))"),
+    mark = new_mark()
+    nb, err = run(notebook(mark_cell(mark), daemon,
+                           "import subprocess; print(len([p for p in os.listdir('/proc') if p.isdigit()]))"),
                   nbdir, workdir)
-    assert err is None and "daemon started" in text(nb.cells[0])
-    assert int(text(nb.cells[1]).split()[-1]) >= 3  # kernel + init + daemon were visible inside
+    assert err is None and text(nb.cells[0]).strip() == mark and "daemon started" in text(nb.cells[1])
+    assert int(text(nb.cells[2]).split()[-1]) >= 3  # kernel + init + daemon were visible inside
     time.sleep(1.0)
-    assert sandbox_pids(Limits().uid) == [], "a process of the notebook outlived its kernel"
+    assert pids_named(mark) == [], "a process of the notebook outlived its kernel"
     with sqlite3.connect(db) as con:
         assert con.execute("select manual_score from grade").fetchall() == [(1.0,)]
 
@@ -221,14 +258,17 @@ def test_cell_timeout_interrupts_and_the_notebook_goes_on(course, workdir):
 @root
 def test_notebook_wall_clock_kills_a_kernel_that_ignores_interrupts(course, workdir):
     _, nbdir, _ = course
+    mark = new_mark()
     t0 = time.monotonic()
-    nb, err = run(notebook("import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass",
+    nb, err = run(notebook(mark_cell(mark),
+                           "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass",
                            "print('x')", "print('y')", "print('z')"),
                   nbdir, workdir, Limits(cell_timeout=4, notebook_timeout=8))
     elapsed = time.monotonic() - t0
     assert err is not None and type(err).__name__ == "DeadKernelError"
     assert elapsed < 60
-    assert sandbox_pids(Limits().uid) == []
+    assert text(nb.cells[0]).strip() == mark
+    assert pids_named(mark) == []
 
 
 @root
@@ -250,8 +290,11 @@ def test_memory_and_process_limits_hold(course, workdir):
 @root
 def test_a_kernel_that_exits_ends_the_run_without_leftovers(course, workdir):
     _, nbdir, _ = course
-    nb, err = run(notebook("import os\nif os.fork() == 0:\n    import time; time.sleep(60)\nos._exit(3)", "print(1)"),
+    mark = new_mark()
+    nb, err = run(notebook(mark_cell(mark), "import os\nif os.fork() == 0:\n    import time; time.sleep(60)\nos._exit(3)",
+                           "print(1)"),
                   nbdir, workdir, Limits(notebook_timeout=60))
     assert err is not None and type(err).__name__ == "DeadKernelError"
+    assert text(nb.cells[0]).strip() == mark
     time.sleep(0.5)
-    assert sandbox_pids(Limits().uid) == []
+    assert pids_named(mark) == []
