@@ -262,8 +262,9 @@ blocks (a (B, H) column block of a (B, G*H) array costs numpy about twice as muc
 recurrent product taken per gate in one `np.matmul` over contiguous transposed weight copies; sigmoid as
 0.5 tanh(a/2) + 0.5 with the gate rows pre-halved (one `np.tanh` for all LSTM gates, held as i, f, o, g);
 backward factors formed per step in contiguous (B, H) buffers, each gate's result written once into a
-(T, B, G*H) buffer; weight gradients as single products after the loop; dx written straight into the
-batch-major result (one product per step with strided rows, cheaper than a transposing copy). Few fresh
+(T, B, G*H) buffer; weight gradients as single products after the loop; for the RNN and GRU, dx written
+straight into the batch-major result (one product per step with strided rows, cheaper than a transposing copy;
+not for the LSTM, whose 4H = 512 columns make the per-step products slower than one product and the copy). Few fresh
 buffers per call: on this VM a first touch of a fresh 4 KiB page costs about 1.5 us, and before the simple
 RNN stopped allocating a separate buffer for its input projections and for phi'(a), page faults were about
 5 ms of its 21 ms float64 forward + backward (counted with `getrusage`; with glibc's trimming switched off,
