@@ -144,7 +144,18 @@ def test_trace_gates_reproduces_torch_lstm():
 
 def test_childrens_book_floors():
     assert book_app.FLOOR_NATS == pytest.approx((math.log(3) + math.log(2)) / 4)
-    assert book_app.BIGRAM_NATS > book_app.FLOOR_NATS
+    assert book_app.BIGRAM_NATS > book_app.POSITION_NATS > book_app.FLOOR_NATS
+
+
+def test_childrens_book_bigram_floor_is_the_empirical_bigram_entropy():
+    # The memoryless floor must be what a count bigram actually achieves on a long stream.
+    import collections
+
+    s = book_app.make_stream(20000, seed=1)
+    pairs = collections.Counter(zip(s[:-1].tolist(), s[1:].tolist()))
+    first = collections.Counter(s[:-1].tolist())
+    nll = -np.mean([math.log(pairs[(a, b)] / first[a]) for a, b in zip(s[:-1].tolist(), s[1:].tolist())])
+    assert nll == pytest.approx(book_app.BIGRAM_NATS, abs=0.01)
 
 
 def test_childrens_book_lstm_training_decreases_the_loss():

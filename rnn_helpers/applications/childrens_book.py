@@ -4,8 +4,10 @@ The model reads one-hot words of {Doug, Jane, Spot, saw, .} and predicts the nex
 are "<subject> saw <object>." with subject != object, so the best possible predictions are:
 after "." any of 3 names (ln 3 nats), after a name at the start "saw" (0), after "saw" one of the
 2 names that are not the subject (ln 2), after the object "." (0). The floor is therefore
-(ln 3 + ln 2) / 4 = 0.448 nats/word, while a model without memory (a bigram) cannot do better
-than (ln 3 + ln 3) / 4 = 0.549: the gap is what the cell state remembers (who the subject was).
+(ln 3 + ln 2) / 4 = 0.448 nats/word. A model without memory (a bigram) sees a name but cannot tell
+the subject (next "saw") from the object (next "."), and cannot know the subject at "saw": it cannot
+do better than (2 ln 3 + 2 ln 2) / 4 = 0.896. A model that knows where it is in the sentence but not
+who the subject was reaches (ln 3 + ln 3) / 4 = 0.549: that last gap is the subject remembered.
 """
 from __future__ import annotations
 
@@ -19,7 +21,8 @@ from rnn_helpers.datasets.childrens_book import VOCAB, encode_words, make_senten
 from rnn_helpers.torch_training import fit
 
 FLOOR_NATS = (math.log(3) + math.log(2)) / 4  # the best any model can do
-BIGRAM_NATS = (math.log(3) + math.log(3)) / 4  # the best a model without memory can do
+BIGRAM_NATS = (2 * math.log(3) + 2 * math.log(2)) / 4  # the best a model without memory can do
+POSITION_NATS = (math.log(3) + math.log(3)) / 4  # knows its place in the sentence, not the subject
 
 
 class WordLSTM(nn.Module):

@@ -334,9 +334,16 @@ class _Scanner(ast.NodeVisitor):
         if short in ("getattr", "setattr", "delattr", "hasattr") and name in ("getattr", "setattr", "delattr",
                                                                               "hasattr", "builtins." + short):
             target = self.resolve(node.args[0]) if node.args else None
-            if len(node.args) < 2 or not (isinstance(node.args[1], ast.Constant) and isinstance(node.args[1].value, str)):
+            computed = len(node.args) < 2 or not (isinstance(node.args[1], ast.Constant)
+                                                  and isinstance(node.args[1].value, str))
+            # where torch's modules are allowed, a computed name on a local object (the notebooks' own idiom
+            # getattr(module, "weight_ih_l0").copy_(...)) is harmless: the reference is stripped in the sandbox.
+            # On a module, an alias of one, or in a from-scratch cell, it stays an evasion.
+            plain_object = (not self.from_scratch and target is not None and "." not in target
+                            and target not in self.aliases and target not in GUARDED_MODULES)
+            if computed and not plain_object:
                 self.add(f"looks up attributes by computed name ({short})")
-            elif target:
+            elif target and not computed:
                 self.check_path(f"{target}.{node.args[1].value}", assigned=short in ("setattr", "delattr"))
             if short in ("setattr", "delattr") and target and target.split(".")[0] in GUARDED_MODULES:
                 self.add(f"patches {target} ({short})")
