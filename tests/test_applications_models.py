@@ -121,12 +121,30 @@ def test_bag_of_words_cannot_separate_order_pairs_and_gru_learns_them():
 
 # ---------------------------------------------------------------- forecasting
 def test_forecast_baselines_match_their_definition():
-    splits = forecast_app.make_splits(22, 40)
+    splits = forecast_app.make_splits(22, 40, 20)
     X, y = splits["X_test"], splits["y_test"]
     assert X.shape == (40, 22) and splits["years_test"][-1] == 2008
     maes = forecast_app.baseline_maes(splits)
     assert maes["persistence"] == pytest.approx(np.mean(np.abs(X[:, -1] - y)))
     assert maes["seasonal_naive"] == pytest.approx(np.mean(np.abs(X[:, 22 - 11] - y)))
+
+
+def test_forecast_splits_follow_time_without_overlap():
+    s = forecast_app.make_splits(22, 40, 20)
+    assert len(s["y_val"]) == 20 and len(s["y_test"]) == 40
+    assert s["years_val"][-1] + 1 == s["years_test"][0] == 1969
+    # the last training target is the year before the first validation target, and windows slide by one year
+    assert np.array_equal(s["X_val"][0][:-1], s["X_train"][-1][1:]) and s["X_val"][0][-1] == s["y_train"][-1]
+    with pytest.raises(ValueError, match="n_val"):
+        forecast_app.make_splits(22, 40, 0)
+
+
+def test_forecast_training_keeps_the_state_with_the_lowest_validation_error():
+    s = forecast_app.make_splits(22, 40, 20)
+    predict, hist = forecast_app.train_model(s, steps=40, hidden=4, lr=0.05, seed=0)
+    val_mae = float(np.mean(np.abs(predict(s["X_val"]) - s["y_val"])))
+    assert val_mae == pytest.approx(min(hist["eval"]), rel=1e-5)
+    assert hist["best_step"] == hist["eval_step"][int(np.argmin(hist["eval"]))]
 
 
 # ---------------------------------------------------------------- children's book

@@ -1,10 +1,14 @@
 """One-step-ahead forecasting of yearly sunspot numbers: persistence, seasonal naive, LSTM.
 
-The last ``n_test`` years are held out. Every window whose target falls in them is a test case;
-the windows before are the training set. The LSTM sees the window scaled by the training set's
-mean and standard deviation and predicts the next (scaled) value.
+Split in time: the windows whose targets fall in the last ``n_test`` years are the test set, touched
+once at the end; the ``n_val`` years before them are the validation set, on which the number of
+training steps is chosen (the model is evaluated there as it trains and the best state is kept);
+everything earlier is the training set. The LSTM sees the window scaled by the training set's mean
+and standard deviation and predicts the next (scaled) value.
 """
 from __future__ import annotations
+
+import copy
 
 import numpy as np
 import torch
@@ -17,24 +21,35 @@ from rnn_helpers.torch_training import fit
 SEASON = 11  # years: the solar cycle
 
 
-def make_splits(window: int, n_test: int) -> dict:
-    """Windows of the sunspot series split in time: train (earlier targets) and test (the last n_test)."""
+def make_splits(window: int, n_test: int, n_val: int) -> dict:
+    """Windows of the sunspot series split in time: train, then the next ``n_val`` targets (validation),
+    then the last ``n_test`` (test). ``X_*`` are ``(N, window)``, ``y_*`` and ``years_*`` ``(N,)``."""
     years, values = load_sunspots()
     X, y = make_windows(values, window)
     target_years = years[window:]
-    return {"X_train": X[:-n_test], "y_train": y[:-n_test], "X_test": X[-n_test:], "y_test": y[-n_test:],
-            "years_test": target_years[-n_test:], "years": years, "values": values}
+    if n_test < 1 or n_val < 1 or n_test + n_val >= len(y):
+        raise ValueError(f"n_test = {n_test} and n_val = {n_val} must be >= 1 and leave training windows "
+                         f"(there are {len(y)} windows of {window} years)")
+    v, t = len(y) - n_test - n_val, len(y) - n_test
+    return {"X_train": X[:v], "y_train": y[:v], "X_val": X[v:t], "y_val": y[v:t], "years_val": target_years[v:t],
+            "X_test": X[t:], "y_test": y[t:], "years_test": target_years[t:], "years": years, "values": values}
 
 
 def train_model(splits: dict, *, steps: int, hidden: int, lr: float, cell: str = "lstm", seed: int = 0):
-    """Full-batch Adam on the scaled training windows; returns (predict function, history)."""
+    """Full-batch Adam on the scaled training windows, at most ``steps`` steps, evaluated on the validation
+    windows every ``steps // 20`` steps; the state with the lowest validation MAE is kept (early stopping).
+
+    Returns (predict function, history): ``predict(X (N, window)) -> (N,)`` in sunspot units, with the kept
+    state; history as :func:`rnn_helpers.torch_training.fit` gives it (``"eval"``: validation MAE), plus
+    ``"best_step"``, the step whose state was kept. The test windows are not looked at.
+    """
     torch.manual_seed(seed)
     mean, std = splits["y_train"].mean(), splits["y_train"].std()
     scale = lambda a: torch.from_numpy(((a - mean) / std).astype(np.float32))  # noqa: E731
     X, y = scale(splits["X_train"])[..., None], scale(splits["y_train"])
-    Xt, yt = scale(splits["X_test"])[..., None], splits["y_test"]
     model = SequenceRegressor(1, hidden, cell=cell)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
+    best = {"mae": np.inf, "step": 0, "state": copy.deepcopy(model.state_dict())}
 
     @torch.no_grad()
     def predict(X_raw: np.ndarray) -> np.ndarray:
@@ -48,10 +63,18 @@ def train_model(splits: dict, *, steps: int, hidden: int, lr: float, cell: str =
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
+        best["now"] = i + 1
         return loss.item()
 
-    history = fit(step, steps, desc=f"sunspots {cell.upper()}",
-                  evaluate=lambda: float(np.mean(np.abs(predict(splits["X_test"]) - yt))), eval_every=max(1, steps // 20))
+    def validate() -> float:
+        mae = float(np.mean(np.abs(predict(splits["X_val"]) - splits["y_val"])))
+        if mae < best["mae"]:
+            best.update(mae=mae, step=best["now"], state=copy.deepcopy(model.state_dict()))
+        return mae
+
+    history = fit(step, steps, desc=f"sunspots {cell.upper()}", evaluate=validate, eval_every=max(1, steps // 20))
+    model.load_state_dict(best["state"])
+    history["best_step"] = best["step"]
     return predict, history
 
 

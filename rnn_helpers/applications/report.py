@@ -86,10 +86,12 @@ def run_forecast(s: dict, seed: int) -> dict:
 
     from rnn_helpers.applications import forecast
 
-    splits = forecast.make_splits(s["window"], s["n_test"])
+    splits = forecast.make_splits(s["window"], s["n_test"], s["n_val"])
     out = forecast.baseline_maes(splits)
-    predict, _ = forecast.train_model(splits, steps=s["steps"], hidden=s["hidden"], lr=s["lr"], seed=seed)
+    predict, hist = forecast.train_model(splits, steps=s["steps"], hidden=s["hidden"], lr=s["lr"], seed=seed)
     out["lstm"] = float(np.mean(np.abs(predict(splits["X_test"]) - splits["y_test"])))
+    out["steps_chosen_on_validation"] = hist["best_step"]
+    out["validation_years"] = [int(splits["years_val"][0]), int(splits["years_val"][-1])]
     out["held_out_years"] = [int(splits["years_test"][0]), int(splits["years_test"][-1])]
     out["target_met"] = bool(out["lstm"] < min(out["persistence"], out["seasonal_naive"]))
     return out

@@ -19,7 +19,7 @@ CHAPTER = {
     "sentiment": {"n_train": 2000, "n_test": 2000, "n_pairs": 1000, "steps": 300, "batch": 64, "lr": 0.01,
                   "embed": 16, "hidden": 32, "cell": "gru"},
     "adding": {"lags": [50], "steps": 1500, "batch": 64, "hidden": 32, "lr": 0.003, "cells": ["rnn", "gru", "lstm"]},
-    "forecast": {"window": 22, "n_test": 40, "steps": 150, "hidden": 16, "lr": 0.01},
+    "forecast": {"window": 22, "n_test": 40, "n_val": 20, "steps": 300, "hidden": 16, "lr": 0.01},
     "childrens_book": {"hidden": 6, "steps": 600, "batch": 32, "chunk_sentences": 4, "lr": 0.02},
 }
 
