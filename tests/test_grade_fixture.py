@@ -269,6 +269,8 @@ def test_wrong_file_name_is_graded_with_a_note(course):
     assert score(course, "wrongname") == fc.MAX_SCORE
     html = (course["out"] / "feedback" / "wrongname" / "ps1" / "ps1.html").read_text()
     assert "wrong file name" in html
+    assert "wrong file name" in course["rows"]["wrongname"]["notes"]    # grades.csv keeps it too
+    assert course["rows"]["wrongname"]["folder"] == "wrongname"
 
 
 def test_extra_notebooks_are_ignored_with_a_note(course):

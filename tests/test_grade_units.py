@@ -178,6 +178,44 @@ def test_collect_finds_notebooks_under_wrapper_folders_and_reports_problems(tmp_
     assert "no notebook" in by_id["c_d"].problems["ps1"] and by_id["c_d"].notes
 
 
+def test_a_wrapper_folder_next_to_a_loose_file_is_still_a_wrapper(tmp_path):
+    base = tmp_path / "class"
+    for sid in ("ann", "bob"):
+        (base / "submitted" / sid / "ps1").mkdir(parents=True)
+        (base / "submitted" / sid / "ps1" / "ps1.ipynb").write_text(json.dumps(fc.source_notebook()))
+    (base / "export_info.txt").write_text("exported by the LMS")
+    students = collect(base, "ps1", ["ps1"], tmp_path / "copy")
+    assert sorted(s.student_id for s in students) == ["ann", "bob"]
+
+
+def test_a_wrapper_of_lms_folders_holding_the_notebook_directly_is_descended(tmp_path):
+    base = tmp_path / "class" / "PS1-export"
+    for sid in ("Ann Lee_1_assignsubmission_file_", "Bob Ray_2_assignsubmission_file_"):
+        (base / sid).mkdir(parents=True)
+        (base / sid / "ps1.ipynb").write_text(json.dumps(fc.source_notebook()))
+    students = collect(tmp_path / "class", "ps1", ["ps1"], tmp_path / "copy")
+    assert len(students) == 2 and all("ps1" in s.notebooks for s in students)
+
+
+def test_submissions_of_another_assignment_are_a_wrong_invocation(tmp_path):
+    for sid in ("ann", "bob"):
+        (tmp_path / "subs" / sid / "02_simple_rnn").mkdir(parents=True)
+        (tmp_path / "subs" / sid / "02_simple_rnn" / "02_simple_rnn.ipynb").write_text(
+            json.dumps(fc.source_notebook()))
+    with pytest.raises(InvocationError, match="02_simple_rnn"):
+        collect(tmp_path / "subs", "03_bptt", ["03_bptt"], tmp_path / "copy")
+
+
+def test_saved_outputs_do_not_make_a_notebook_too_large(tmp_path):
+    nb = fc.source_notebook()
+    code = next(c for c in nb["cells"] if c["cell_type"] == "code")
+    code["outputs"] = [{"output_type": "stream", "name": "stdout", "text": "y" * (21 * 1024 * 1024)}]
+    (tmp_path / "subs" / "ann" / "ps1").mkdir(parents=True)
+    (tmp_path / "subs" / "ann" / "ps1" / "ps1.ipynb").write_text(json.dumps(nb))
+    (ann,) = collect(tmp_path / "subs", "ps1", ["ps1"], tmp_path / "copy")
+    assert "ps1" in ann.notebooks and not ann.problems
+
+
 def _args(tmp_path, assignment="02_simple_rnn", submissions=None, out=None):
     return argparse.Namespace(assignment=assignment, submissions=submissions or tmp_path / "subs",
                               out=out or tmp_path / "out", db=None, unsafe=True, source_root=None)
@@ -223,6 +261,31 @@ def test_refuses_without_sandbox_unless_unsafe(tmp_path, monkeypatch, capsys):
     assert not (tmp_path / "out").exists()
 
 
+def test_the_not_root_refusal_gives_its_advice_once(tmp_path, monkeypatch):
+    from rnn_helpers.grading import pipeline
+    from rnn_helpers.grading.sandbox import NEEDS_ROOT
+
+    monkeypatch.setattr(pipeline, "sandbox_status", lambda: (False, NEEDS_ROOT))
+    (tmp_path / "subs" / "ann" / "ps1").mkdir(parents=True)
+    fc.write_source_tree(tmp_path)
+    with pytest.raises(InvocationError) as err:
+        pipeline.grade("ps1", tmp_path / "subs", tmp_path / "out", source_root=tmp_path,
+                       checks_provider=fc.checks_provider, unsafe=False)
+    assert str(err.value).count("--unsafe") == 1, str(err.value)
+
+
+def test_regrading_into_the_same_out_drops_this_assignments_stale_feedback(tmp_path):
+    from rnn_helpers.grading.pipeline import _remove_stale_feedback
+
+    fb = tmp_path / "out" / "feedback"
+    for sid, assignment in [("gone", "ps1"), ("kept", "ps1"), ("kept", "ps2"), ("other", "ps2")]:
+        (fb / sid / assignment).mkdir(parents=True)
+        (fb / sid / assignment / "ps.html").write_text("old")
+    _remove_stale_feedback(fb, "ps1")
+    assert sorted(str(p.relative_to(fb)) for p in fb.rglob("*.html")) == ["kept/ps2/ps.html", "other/ps2/ps.html"]
+    assert not (fb / "gone").exists()
+
+
 def test_printing_to_stderr_is_not_a_source_check_finding():
     scan = pp.default_scanner()
     if scan is None:
@@ -248,3 +311,40 @@ def test_db_url_uses_that_gradebook_and_a_student_without_notebook_gets_zero(tmp
         assert gb.find_submission("ps1", "ann").score == 0
         assert gb.find_assignment("ps1").max_score == fc.MAX_SCORE
     assert (tmp_path / "out" / "feedback" / "ann" / "ps1" / "ps1.html").exists()
+
+
+def test_debug_mode_gives_nbgraders_logs_a_handler(monkeypatch):
+    """nbgrader logs to "traitlets", which has only a NullHandler: RNN_GRADE_DEBUG=1 showed nothing before."""
+    import logging
+
+    from rnn_helpers.grading.pipeline import _quiet_logs
+
+    logger = logging.getLogger("traitlets")
+    saved = (logger.level, list(logger.handlers))
+    try:
+        monkeypatch.setenv("RNN_GRADE_DEBUG", "1")
+        _quiet_logs()
+        _quiet_logs()                                     # twice: still one handler of ours
+        ours = [h for h in logger.handlers if getattr(h, "_rnn_debug", False)]
+        assert len(ours) == 1 and isinstance(ours[0], logging.StreamHandler)
+        assert logger.isEnabledFor(logging.INFO)
+    finally:
+        logger.setLevel(saved[0])
+        logger.handlers[:] = saved[1]
+
+
+def test_grades_csv_maps_each_row_back_to_its_folder_and_keeps_the_notes(tmp_path):
+    import csv
+
+    from rnn_helpers.grading.pipeline import NotebookResult, StudentResult
+    from rnn_helpers.grading.preprocessors import CellResult
+    from rnn_helpers.grading.report import write_csv
+
+    cell = CellResult("test_a", 1.0, 1.0, True)
+    res = StudentResult("jo_smith", "ps1", [NotebookResult("ps1", [cell], notes=["extra.ipynb ignored"])],
+                        notes=["folder 'jo smith' graded as jo_smith"], folder="jo smith")
+    write_csv(tmp_path / "grades.csv", [res], {"ps1": [{"name": "test_a"}]})
+    (row,) = csv.DictReader(open(tmp_path / "grades.csv", encoding="utf-8"))
+    assert row["student_id"] == "jo_smith" and row["folder"] == "jo smith"
+    assert row["notes"] == "folder 'jo smith' graded as jo_smith | extra.ipynb ignored"
+    assert row["test_a"] == "1"

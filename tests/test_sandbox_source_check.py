@@ -228,3 +228,16 @@ def test_computed_getattr_on_a_local_object_is_fine_where_torch_is_allowed():
 ])
 def test_computed_getattr_on_modules_stays_flagged_where_torch_is_allowed(src):
     assert "looks up attributes by computed name (getattr)" in scan_source(src, from_scratch=False)
+
+
+@pytest.mark.parametrize("source", ["%matplotlib inline", "%matplotlib", "%precision 3", "%timeit sum(range(3))",
+                                    "%%time\nx = 1", "%config InlineBackend.figure_format = 'svg'"])
+def test_the_magics_the_chapters_use_are_not_findings(source):
+    assert scan_source(source, from_scratch=True) == []
+
+
+@pytest.mark.parametrize("source", ["%time import importlib", "%%timeit\nimport subprocess", "!ls", "%run x.py",
+                                    "%matplotlib inline; import importlib",
+                                    "%config InlineBackend.figure_format = __import__('os').getcwd()"])
+def test_timing_magics_still_scan_their_code_and_other_magics_are_findings(source):
+    assert scan_source(source, from_scratch=True)

@@ -94,7 +94,8 @@ def _generate(course: Course) -> None:
     cfg.GenerateAssignment.force = True
     cfg.GenerateAssignment.create_assignment = True
     converter = GenerateAssignment(coursedir=course.coursedir(), config=cfg)
-    converter.log.setLevel("ERROR")
+    if not os.environ.get("RNN_GRADE_DEBUG"):  # the converter's log is the shared "traitlets" logger
+        converter.log.setLevel("ERROR")
     converter.start()
 
 

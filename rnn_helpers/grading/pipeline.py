@@ -55,10 +55,14 @@ class StudentResult:
     assignment: str
     notebooks: list[NotebookResult]
     notes: list[str] = field(default_factory=list)
+    folder: str = ""  # the submission folder's own name, before it was made a safe student id
 
     @property
     def score(self) -> float:
         return sum(n.score for n in self.notebooks)
+
+    def all_notes(self) -> list[str]:
+        return self.notes + [n for nb in self.notebooks for n in nb.notes]
 
     @property
     def max_score(self) -> float:
@@ -150,8 +154,9 @@ def grade(assignment: str, submissions: pathlib.Path, out: pathlib.Path, *, sour
         raise InvocationError(f"OUT {out} must not be inside SUBMISSIONS {submissions}")
     sandboxed, sandbox_reason = sandbox_status()
     if not sandboxed and not unsafe:
-        raise InvocationError(f"cannot sandbox the students' code: {sandbox_reason}; "
-                              "run as root where the sandbox works, or pass --unsafe to grade without it")
+        advice = "" if "--unsafe" in sandbox_reason else \
+            "; run as root where the sandbox works, or pass --unsafe to grade without it"
+        raise InvocationError(f"cannot sandbox the students' code: {sandbox_reason}{advice}")
     limits = limits or default_limits()
 
     work = pathlib.Path(tempfile.mkdtemp(prefix="rnn-course-grade-"))
@@ -189,6 +194,7 @@ def grade(assignment: str, submissions: pathlib.Path, out: pathlib.Path, *, sour
             results.append(_grade_student(course, sub, layout, store, verify, note, limits, sandbox_config))
 
         out.mkdir(parents=True, exist_ok=True)
+        _remove_stale_feedback(out / "feedback", assignment)
         for res in results:
             for nb in res.notebooks:
                 feedback.write(out / "feedback" / res.student_id / assignment / f"{nb.notebook}.html", res, nb,
@@ -202,6 +208,19 @@ def grade(assignment: str, submissions: pathlib.Path, out: pathlib.Path, *, sour
         shutil.rmtree(work, ignore_errors=True)
 
 
+def _remove_stale_feedback(feedback_dir: pathlib.Path, assignment: str) -> None:
+    """Drop this assignment's feedback from an earlier run into the same OUT: a student graded then but not now
+    would otherwise keep an old report next to the new grades.csv. Other assignments' feedback stays."""
+    if not feedback_dir.is_dir():
+        return
+    for student in feedback_dir.iterdir():
+        old = student / assignment
+        if student.is_dir() and not student.is_symlink() and old.is_dir() and not old.is_symlink():
+            shutil.rmtree(old)
+            if not any(student.iterdir()):
+                student.rmdir()
+
+
 def _quiet_logs() -> None:
     import warnings
 
@@ -212,7 +231,19 @@ def _quiet_logs() -> None:
     except ImportError:
         pass
     warnings.filterwarnings("ignore", module="nbformat")
-    for name in () if os.environ.get("RNN_GRADE_DEBUG") else ("traitlets", "nbgrader", "NbGrader", "alembic"):
+    if os.environ.get("RNN_GRADE_DEBUG"):
+        # nbgrader's converters log to "traitlets", which has only a NullHandler: without a handler of our
+        # own, RNN_GRADE_DEBUG=1 would show nothing at all
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("[%(name)s %(levelname)s] %(message)s"))
+        for name in ("traitlets", "nbgrader", "NbGrader"):
+            logger = logging.getLogger(name)
+            logger.setLevel(logging.INFO)
+            if not any(getattr(h, "_rnn_debug", False) for h in logger.handlers):
+                handler._rnn_debug = True
+                logger.addHandler(handler)
+        return
+    for name in ("traitlets", "nbgrader", "NbGrader", "alembic"):
         logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
@@ -254,7 +285,7 @@ def _grade_student(course, sub: StudentSubmission, layout, store, verify, note, 
                    sandbox_config) -> StudentResult:
     from . import gradebook
 
-    result = StudentResult(sub.student_id, course.assignment, [], notes=list(sub.notes))
+    result = StudentResult(sub.student_id, course.assignment, [], notes=list(sub.notes), folder=sub.folder)
     if not sub.notebooks:
         gradebook.zero_missing(course, sub.student_id)
         for nb_name, cells in layout.items():

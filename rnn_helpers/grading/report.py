@@ -1,16 +1,19 @@
 """What the instructor gets back: ``grades.csv`` and the summary the command prints.
 
 ``grades.csv`` has one row per student (sorted by student id), every student present, and the columns
-``assignment, student_id, score, max_score, status, reason`` followed by one column per graded cell with its
-points. ``reason`` lists why points were lost (``cell: message``, joined by `` | ``). Nothing in it depends on
-time or order of grading, so grading the same submissions twice gives the same file.
+``assignment, student_id, score, max_score, status, reason, folder, notes`` followed by one column per graded cell
+with its points. ``reason`` lists why points were lost (``cell: message``, joined by `` | ``); ``folder`` is the
+submission's folder as named in SUBMISSIONS (``student_id`` is it made safe: spaces, accents), so that a row maps back
+to the LMS's student; ``notes`` says what the grader did on the student's behalf (a misnamed notebook graded, extra
+notebooks ignored, a test cell restored), joined by `` | ``. Nothing in it depends on time or order of grading, so
+grading the same submissions twice gives the same file.
 """
 from __future__ import annotations
 
 import csv
 import pathlib
 
-BASE_COLUMNS = ["assignment", "student_id", "score", "max_score", "status", "reason"]
+BASE_COLUMNS = ["assignment", "student_id", "score", "max_score", "status", "reason", "folder", "notes"]
 
 
 def _fmt(x: float) -> str:
@@ -31,7 +34,7 @@ def write_csv(path: pathlib.Path, results, layout: dict[str, list[dict]]) -> Non
         for res in sorted(results, key=lambda r: r.student_id):
             points = {(nb.notebook, c.name): c.points for nb in res.notebooks for c in nb.cells}
             writer.writerow([res.assignment, res.student_id, _fmt(res.score), _fmt(res.max_score), res.status,
-                             " | ".join(res.reasons())]
+                             " | ".join(res.reasons()), res.folder, " | ".join(res.all_notes())]
                             + [_fmt(points.get((nb, cell), 0.0)) for _, nb, cell in columns])
 
 
@@ -44,7 +47,7 @@ def summary(results, *, sandboxed: bool, sandbox_reason: str) -> str:
     lines.append(f"{'student':<{width}}  {'score':>9}  status")
     for res in sorted(results, key=lambda r: r.student_id):
         lines.append(f"{res.student_id:<{width}}  {_fmt(res.score) + ' / ' + _fmt(res.max_score):>9}  {res.status}")
-        for note in res.notes + [n for nb in res.notebooks for n in nb.notes]:
+        for note in res.all_notes():
             lines.append(f"{'':<{width}}    note: {note}")
         for reason in res.reasons():
             lines.append(f"{'':<{width}}    0 for {reason}")

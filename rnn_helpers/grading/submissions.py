@@ -17,7 +17,10 @@ import stat
 import zipfile
 from dataclasses import dataclass, field
 
-MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024  # a notebook with plots is a few MB; more is junk
+from .registry import ASSIGNMENTS as _ASSIGNMENTS
+
+MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024  # a notebook's *code* (outputs cleared) is a few MB at most; more is junk
+MAX_RAW_NOTEBOOK_BYTES = 256 * 1024 * 1024  # as submitted, saved outputs included (they are cleared before grading)
 MAX_ZIP_TOTAL_BYTES = 1024 * 1024 * 1024  # what a zip may expand to (notebooks only)
 MAX_ZIP_MEMBERS = 50_000
 SKIP_NAMES = {"__MACOSX", ".ipynb_checkpoints", ".DS_Store", ".git"}
@@ -74,7 +77,7 @@ def extract_zip(archive: pathlib.Path, dest: pathlib.Path) -> pathlib.Path:
                         break
                     written += len(chunk)
                     total += len(chunk)
-                    if written > MAX_NOTEBOOK_BYTES:
+                    if written > MAX_RAW_NOTEBOOK_BYTES:
                         break  # kept truncated: it fails to parse and the student is told why
                     if total > MAX_ZIP_TOTAL_BYTES:
                         raise InvocationError(f"SUBMISSIONS {archive} expands to more than "
@@ -83,17 +86,27 @@ def extract_zip(archive: pathlib.Path, dest: pathlib.Path) -> pathlib.Path:
     return dest
 
 
-def find_root(root: pathlib.Path, assignment: str) -> pathlib.Path:
-    """Descend through wrapper folders (``submitted/``, a zip's top folder) to the folder of students."""
+def _looks_like_student(folder: pathlib.Path, assignment: str, names: list[str]) -> bool:
+    """A student's folder holds ``<assignment>/`` or one of the notebooks directly (an LMS export)."""
+    return (folder / assignment).is_dir() or any((folder / f"{n}.ipynb").is_file() for n in names)
+
+
+def find_root(root: pathlib.Path, assignment: str, names: list[str] | None = None) -> pathlib.Path:
+    """Descend through wrapper folders (``submitted/``, a zip's top folder) to the folder of students.
+
+    Loose files next to the wrapper (an export's README, a stray notebook) do not stop the descent.
+    """
+    names = names or [assignment]
     for _ in range(3):
         entries = [p for p in root.iterdir() if not _skip(p)]
         dirs = [p for p in entries if p.is_dir() and not p.is_symlink()]
-        if len(dirs) != 1 or len(entries) != 1:
+        if len(dirs) != 1:
             return root
         only = dirs[0]
-        if (only / assignment).is_dir() or only.name == assignment:
+        if only.name == assignment or _looks_like_student(only, assignment, names):
             return root  # ``only`` is a student (or a flat layout); do not descend
-        if not any((d / assignment).is_dir() for d in only.iterdir() if d.is_dir()):
+        if not any(_looks_like_student(d, assignment, names) for d in only.iterdir()
+                   if d.is_dir() and not _skip(d)):
             return root
         root = only
     return root
@@ -137,8 +150,8 @@ def _notebooks_under(folder: pathlib.Path) -> list[pathlib.Path]:
 
 def read_notebook_problem(data: bytes) -> str | None:
     """Why ``data`` is not a notebook nbgrader can grade, or ``None``."""
-    if len(data) > MAX_NOTEBOOK_BYTES:
-        return f"the notebook file is larger than {MAX_NOTEBOOK_BYTES >> 20} MiB"
+    if len(data) > MAX_RAW_NOTEBOOK_BYTES:
+        return f"the notebook file is larger than {MAX_RAW_NOTEBOOK_BYTES >> 20} MiB"
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
@@ -163,17 +176,24 @@ def collect(root: pathlib.Path, assignment: str, expected: list[str], dest: path
 
     ``expected`` lists the assignment's notebook names (without ``.ipynb``).
     """
-    root = find_root(root, assignment)
+    root = find_root(root, assignment, expected)
     folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.is_symlink() and not _skip(p))
     if not folders:
         raise InvocationError(f"SUBMISSIONS {root} holds no student folder (expected <student>/{assignment}/"
                               f"<notebook>.ipynb)")
     students = []
+    found_by_name = 0  # students whose notebook was found under its own name (not by the wrong-name fallback)
+    other_assignments: dict[str, int] = {}
     for folder, sid, note in _student_ids(folders):
         sub = StudentSubmission(student_id=sid, folder=folder.name)
         if note:
             sub.notes.append(note)
         candidates = _notebooks_under(folder)
+        if any(p.stem in expected for p in candidates):
+            found_by_name += 1
+        for p in candidates:
+            if p.stem in _ASSIGNMENTS and p.stem != assignment:
+                other_assignments[p.stem] = other_assignments.get(p.stem, 0) + 1
         claimed: set[pathlib.Path] = set()
         for name in expected:
             exact = folder / assignment / f"{name}.ipynb"
@@ -198,11 +218,13 @@ def collect(root: pathlib.Path, assignment: str, expected: list[str], dest: path
             claimed.add(chosen)
             try:
                 with open(chosen, "rb") as fh:
-                    data = fh.read(MAX_NOTEBOOK_BYTES + 1)
+                    data = fh.read(MAX_RAW_NOTEBOOK_BYTES + 1)
             except OSError as exc:
                 sub.problems[name] = f"the notebook could not be read ({exc.strerror})"
                 continue
             problem = read_notebook_problem(data)
+            if not problem and len(data) > MAX_NOTEBOOK_BYTES:
+                data, problem = _without_outputs(data)
             if problem:
                 sub.problems[name] = problem
                 continue
@@ -214,4 +236,20 @@ def collect(root: pathlib.Path, assignment: str, expected: list[str], dest: path
         if extra:
             sub.notes.append("ignored extra notebook(s): " + ", ".join(extra))
         students.append(sub)
+    if not found_by_name and other_assignments:
+        other = max(other_assignments, key=other_assignments.get)
+        raise InvocationError(f"SUBMISSIONS {root} holds {other}.ipynb notebooks and no {assignment} one: "
+                              f"is it the export of {other}?")
     return students
+
+
+def _without_outputs(data: bytes) -> tuple[bytes, str | None]:
+    """A large notebook with its outputs cleared (the grader clears them anyway), or why it is still too large."""
+    nb = json.loads(data.decode("utf-8"))
+    for cell in nb.get("cells", []):
+        if isinstance(cell, dict) and cell.get("cell_type") == "code":
+            cell["outputs"] = []
+    data = json.dumps(nb, indent=1).encode("utf-8")
+    if len(data) > MAX_NOTEBOOK_BYTES:
+        return data, f"the notebook's code is larger than {MAX_NOTEBOOK_BYTES >> 20} MiB (outputs not counted)"
+    return data, None
