@@ -84,18 +84,19 @@ def loss_curve_grid(panels: Mapping[str, Mapping[str, object]], *, ylabel: str,
 
 
 def forecast_vs_truth(time, truth, forecasts: Mapping[str, np.ndarray], *, context_time=None, context=None,
-                      ylabel: str = "value", title: str | None = None) -> Figure:
+                      context_label: str = "earlier data", xlabel: str = "time", ylabel: str = "value",
+                      title: str | None = None) -> Figure:
     """The held-out stretch: the true series in black, each forecast in its colour.
 
     Inputs:
     - time, truth: (n,) time stamps and true values of the held-out stretch.
     - forecasts: label -> (n,) one-step-ahead forecasts.
-    - context_time, context: optional (m,) earlier values, drawn in grey for context.
+    - context_time, context: optional (m,) earlier values, drawn in grey for context, labelled ``context_label``.
     """
     fig = Figure(figsize=(8.0, 3.4))
     ax = fig.subplots()
     if context is not None:
-        ax.plot(context_time, context, color=COLORS["baseline"], lw=1.0, label="training data")
+        ax.plot(context_time, context, color=COLORS["baseline"], lw=1.0, label=context_label)
     ax.plot(time, truth, color="black", lw=1.8, label="truth")
     # the model is drawn solid and thick; the baselines thinner, dashed or dotted
     styles, colours = ("--", ":", "-."), ("#C44E52", "#8172B2", "#DD8452")
@@ -108,6 +109,7 @@ def forecast_vs_truth(time, truth, forecasts: Mapping[str, np.ndarray], *, conte
         else:
             ax.plot(time, values, styles[k % 3], color=colours[k % 3], lw=1.2, label=label)
             k += 1
+    ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     if title:
         ax.set_title(title)

@@ -49,9 +49,13 @@ def task_families() -> Figure:
     Returns a Figure with 5 axes; in each, the patches with gid "input", "cell" and "output" are the
     boxes of that family (e.g. many-to-one: 4 inputs, 4 cells, 1 output).
     """
-    fig = Figure(figsize=(10.0, 2.4))
+    # Two rows (3 + 2 panels), not one: in a single row the labels came out about 6 px tall at the book's width.
+    fig = Figure(figsize=(7.2, 4.8))
     widths = [max((steps - 1) * 0.9 + 0.8, 1.9) for (_, _, _, steps, _) in FAMILIES.values()]
-    axes = fig.subplots(1, len(FAMILIES), width_ratios=widths)
+    rows = fig.add_gridspec(2, 1, hspace=0.45)
+    top = rows[0].subgridspec(1, 3, width_ratios=widths[:3])
+    bottom = rows[1].subgridspec(1, 2, width_ratios=widths[3:])
+    axes = [fig.add_subplot(top[0, k]) for k in range(3)] + [fig.add_subplot(bottom[0, k]) for k in range(2)]
     for ax, (name, (example, inputs, outputs, steps, decoder_start)) in zip(axes, FAMILIES.items()):
         _draw_family(ax, example, inputs, outputs, steps, decoder_start)
         ax.set_title(name, fontsize=9.5)
