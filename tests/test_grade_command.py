@@ -82,7 +82,9 @@ def test_command_output_holds_the_summary_not_kernel_logs(graded):
     output: stderr has the progress lines, stdout the summary."""
     proc = graded["proc"]
     assert "without encryption" not in proc.stdout + proc.stderr and "IPKernelApp" not in proc.stderr
-    assert [line for line in proc.stderr.splitlines() if not line.startswith("[")] == [], proc.stderr[-2000:]
+    lines = proc.stderr.splitlines()
+    assert lines[0].startswith("grading ") and " against " in lines[0], lines[:1]   # which solutions/ it uses
+    assert [line for line in lines[1:] if not line.startswith("[")] == [], proc.stderr[-2000:]
 
 
 def test_solutions_as_submitted_score_full_marks(graded):

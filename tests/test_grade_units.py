@@ -348,3 +348,44 @@ def test_grades_csv_maps_each_row_back_to_its_folder_and_keeps_the_notes(tmp_pat
     assert row["student_id"] == "jo_smith" and row["folder"] == "jo smith"
     assert row["notes"] == "folder 'jo smith' graded as jo_smith | extra.ipynb ignored"
     assert row["test_a"] == "1"
+
+
+def test_the_working_directorys_checkout_comes_before_the_installed_one(tmp_path, monkeypatch):
+    """From a second checkout, release and grade used the checkout the environment was installed from."""
+    from rnn_helpers.grading.release import find_root
+
+    (tmp_path / "solutions").mkdir()
+    (tmp_path / "nbgrader_config.py").write_text("")
+    (tmp_path / "sub").mkdir()
+    monkeypatch.chdir(tmp_path / "sub")
+    assert find_root() == tmp_path.resolve()
+    assert command.source_root() == tmp_path.resolve()
+
+
+def test_under_sudo_out_is_handed_back_to_the_instructor(tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    (out / "feedback" / "ann").mkdir(parents=True)
+    (out / "grades.csv").write_text("x")
+    (out / "link").symlink_to(out / "grades.csv")
+    calls = []
+    monkeypatch.setattr(command.os, "chown", lambda path, uid, gid: calls.append((pathlib.Path(path), uid, gid)))
+    monkeypatch.setattr(command.os, "geteuid", lambda: 0)
+    monkeypatch.setenv("SUDO_UID", "1234")
+    monkeypatch.setenv("SUDO_GID", "99")
+    command.give_to_sudo_user(out)
+    assert sorted(p.name for p, _, _ in calls) == ["ann", "feedback", "grades.csv", "out"]   # not the symlink
+    assert {(uid, gid) for _, uid, gid in calls} == {(1234, 99)}
+    calls.clear()
+    monkeypatch.delenv("SUDO_UID")
+    command.give_to_sudo_user(out)
+    assert calls == []
+
+
+def test_ctrl_c_is_one_line_and_exit_130(monkeypatch, capsys):
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(command, "_run", interrupted)
+    assert command.run(argparse.Namespace()) == 130
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "interrupted" in err[0]

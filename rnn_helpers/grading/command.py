@@ -10,6 +10,7 @@ Exit codes: 0 when the batch was graded (broken submissions included: they score
 from __future__ import annotations
 
 import argparse
+import os
 import pathlib
 import sys
 
@@ -28,14 +29,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def source_root(explicit: pathlib.Path | None = None) -> pathlib.Path | None:
-    """The course repository holding ``solutions/``: explicit, else next to the package, else the cwd."""
+    """The course repository holding ``solutions/``: explicit, else as :func:`release.find_root` finds it
+    (from the working directory up, then this package's checkout), else None."""
     if explicit is not None:
         return explicit
-    here = pathlib.Path(__file__).resolve().parents[2]  # rnn_helpers/grading/command.py -> repo root
-    for candidate in (here, pathlib.Path.cwd()):
-        if (candidate / "solutions").is_dir():
-            return candidate
-    return None
+    from .release import find_root
+
+    try:
+        return find_root()
+    except FileNotFoundError:
+        return None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -46,6 +49,21 @@ def run(args: argparse.Namespace) -> int:
     except InvocationError as exc:
         print(f"rnn-course grade: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("rnn-course grade: interrupted (the submissions are untouched; OUT may be incomplete)", file=sys.stderr)
+        return 130
+
+
+def give_to_sudo_user(out: pathlib.Path) -> None:
+    """Under ``sudo`` (which the sandbox needs), hand OUT back to the instructor who ran it: root-owned grades
+    would need sudo again to edit or delete. Without sudo, or not as root, nothing to do."""
+    uid, gid = os.environ.get("SUDO_UID"), os.environ.get("SUDO_GID")
+    if os.geteuid() != 0 or not uid or not uid.isdigit():
+        return
+    gid_n = int(gid) if gid and gid.isdigit() else -1
+    for path in [out, *out.rglob("*")]:
+        if not path.is_symlink():
+            os.chown(path, int(uid), gid_n)
 
 
 def _run(args) -> int:
@@ -65,6 +83,7 @@ def _run(args) -> int:
 
     result = grade(args.assignment, args.submissions, args.out, source_root=root, db_url=args.db,
                    unsafe=args.unsafe, echo=echo)
+    give_to_sudo_user(result.out)
     print(report.summary(result.students, sandboxed=result.sandboxed, sandbox_reason=result.sandbox_reason))
     print(f"wrote {result.out / 'grades.csv'} and {result.out / 'feedback'}")
     return 0

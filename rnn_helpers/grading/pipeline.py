@@ -170,6 +170,7 @@ def grade(assignment: str, submissions: pathlib.Path, out: pathlib.Path, *, sour
             raise InvocationError(f"SUBMISSIONS {submissions} is neither a folder nor a zip file")
         names = [p.stem for p in expected_sources]
         students = collect(root, assignment, names, work / "incoming")
+        echo(f"grading {len(students)} student(s) against {source_root / 'solutions' / assignment}")
 
         _quiet_logs()
         course = gradebook.create_course(work / "course", source_root, assignment, db_url)

@@ -35,11 +35,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def find_root(start: Path | None = None) -> Path:
-    """The repository root: the first folder holding ``nbgrader_config.py`` and ``solutions/``."""
+    """The repository root: the first folder holding ``nbgrader_config.py`` and ``solutions/``, looked for from
+    ``start``, then from the working directory, then from this package's own checkout. The working directory
+    comes before the package: from a second checkout, ``rnn-course`` must work on that checkout, not on the
+    one whose environment it was installed from."""
     candidates = []
     if start is not None:
         candidates.append(Path(start))
-    candidates += [Path(__file__).resolve().parents[2], Path.cwd()]
+    candidates += [Path.cwd(), Path(__file__).resolve().parents[2]]
     for c in candidates:
         for d in [c, *c.parents]:
             if (d / "nbgrader_config.py").is_file() and (d / "solutions").is_dir():
