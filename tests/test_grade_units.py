@@ -389,3 +389,23 @@ def test_ctrl_c_is_one_line_and_exit_130(monkeypatch, capsys):
     assert command.run(argparse.Namespace()) == 130
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "interrupted" in err[0]
+
+
+def test_numbered_resubmissions_grade_the_highest_copy_once(tmp_path):
+    folder = tmp_path / "subs" / "pat" / "ps1"
+    folder.mkdir(parents=True)
+    for name in ("ps1-1.ipynb", "ps1-2.ipynb"):
+        (folder / name).write_text(json.dumps(fc.source_notebook()))
+    (pat,) = collect(tmp_path / "subs", "ps1", ["ps1"], tmp_path / "copy")
+    assert "ps1" in pat.notebooks and not pat.problems
+    notes = " ".join(pat.notes)
+    assert "graded ps1/ps1-2.ipynb" in notes and "not ps1/ps1-1.ipynb" in notes and "ignored extra" not in notes
+
+
+def test_notebooks_named_in_a_problem_are_not_listed_again_as_extras(tmp_path):
+    folder = tmp_path / "subs" / "sam" / "ps1"
+    folder.mkdir(parents=True)
+    for name in ("draft.ipynb", "final.ipynb"):
+        (folder / name).write_text(json.dumps(fc.source_notebook()))
+    (sam,) = collect(tmp_path / "subs", "ps1", ["ps1"], tmp_path / "copy")
+    assert "draft.ipynb" in sam.problems["ps1"] and not any("ignored extra" in n for n in sam.notes)

@@ -203,17 +203,26 @@ def collect(root: pathlib.Path, assignment: str, expected: list[str], dest: path
             else:
                 same_name = [p for p in candidates if p.name == f"{name}.ipynb" and p not in claimed]
                 unclaimed = [p for p in candidates if p not in claimed]
+                copies = _numbered_copies(name, unclaimed)
                 if same_name:
                     chosen = same_name[0]
                     sub.notes.append(f"{name}.ipynb was found at {chosen.relative_to(folder)} instead of "
                                      f"{assignment}/{name}.ipynb; graded it")
+                elif copies:
+                    chosen = copies[-1]
+                    older = ", ".join(str(p.relative_to(folder)) for p in copies[:-1])
+                    sub.notes.append(f"no {name}.ipynb; graded {chosen.relative_to(folder)}, the highest-numbered "
+                                     f"copy (as an LMS names resubmissions)" + (f", not {older}" if older else ""))
+                    claimed.update(copies[:-1])
                 elif len(expected) == 1 and len(unclaimed) == 1:
                     chosen = unclaimed[0]
                     sub.notes.append(f"no {assignment}/{name}.ipynb; graded the only notebook found, "
                                      f"{chosen.relative_to(folder)}, in its place (wrong file name)")
             if chosen is None:
-                others = ", ".join(str(p.relative_to(folder)) for p in candidates if p not in claimed) or "none"
-                sub.problems[name] = f"no notebook {assignment}/{name}.ipynb was submitted (notebooks found: {others})"
+                others = [p for p in candidates if p not in claimed]
+                listed = ", ".join(str(p.relative_to(folder)) for p in others) or "none"
+                sub.problems[name] = f"no notebook {assignment}/{name}.ipynb was submitted (notebooks found: {listed})"
+                claimed.update(others)                   # named in the problem: not "ignored extras" as well
                 continue
             claimed.add(chosen)
             try:
@@ -241,6 +250,13 @@ def collect(root: pathlib.Path, assignment: str, expected: list[str], dest: path
         raise InvocationError(f"SUBMISSIONS {root} holds {other}.ipynb notebooks and no {assignment} one: "
                               f"is it the export of {other}?")
     return students
+
+
+def _numbered_copies(name: str, paths: list[pathlib.Path]) -> list[pathlib.Path]:
+    """``name-1.ipynb``, ``name (2).ipynb``, ``name_3.ipynb``: numbered copies of ``name``, lowest number first."""
+    pattern = re.compile(rf"^{re.escape(name)}(?:[-_ ]|\s?\()(\d+)\)?$")
+    numbered = [(int(m.group(1)), str(p), p) for p in paths if (m := pattern.match(p.stem))]
+    return [p for _, _, p in sorted(numbered)]
 
 
 def _without_outputs(data: bytes) -> tuple[bytes, str | None]:
