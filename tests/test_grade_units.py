@@ -409,3 +409,14 @@ def test_notebooks_named_in_a_problem_are_not_listed_again_as_extras(tmp_path):
         (folder / name).write_text(json.dumps(fc.source_notebook()))
     (sam,) = collect(tmp_path / "subs", "ps1", ["ps1"], tmp_path / "copy")
     assert "draft.ipynb" in sam.problems["ps1"] and not any("ignored extra" in n for n in sam.notes)
+
+
+def test_feedback_keeps_tex_as_written_and_drops_links_into_the_repository():
+    from rnn_helpers.grading.feedback import _markdown
+
+    page = _markdown("See [the chapter](../../book/05_lstm.md), [PyTorch](https://pytorch.org).\n\n"
+                     "$$\n\\begin{aligned} a &= b \\\\ c &= d \\end{aligned}\n$$\n\nand $h_t$ <b>raw</b>")
+    assert "\\begin{aligned} a &amp;= b \\\\ c &amp;= d \\end{aligned}" in page     # both backslashes kept
+    assert "../../book" not in page and '<span class="link">the chapter</span>' in page
+    assert '<a href="https://pytorch.org">PyTorch</a>' in page
+    assert "<b>" not in page and "&lt;b&gt;" in page                                # raw HTML stays text

@@ -25,6 +25,7 @@ vertical-align:top}th{background:#f3f3f3}.pass{color:#17692a;font-weight:600}.fa
 pre{background:#f7f7f7;padding:.6rem;overflow-x:auto;white-space:pre-wrap;border-radius:4px}
 .cell{margin:1rem 0}.test{border-left:4px solid #888;padding-left:.6rem}.out{background:#fff;border:1px dashed #ccc}
 .err{background:#fff0f0}.notes li{margin:.2rem 0}.score{font-size:1.3rem}
+.math{font-family:ui-monospace,monospace;white-space:pre-wrap}div.math{margin:.5rem 1rem}
 """
 
 
@@ -33,12 +34,35 @@ def _e(text) -> str:
 
 
 def _markdown(text: str) -> str:
+    """Markdown to HTML, raw HTML disabled. TeX between dollars is kept as written (plain markdown would eat its
+    backslashes; the page loads no MathJax), and relative links, which point into the course repository and
+    cannot work from a feedback file, become plain text."""
     try:
         from markdown_it import MarkdownIt
+        from mdit_py_plugins.dollarmath import dollarmath_plugin
 
-        return MarkdownIt("commonmark", {"html": False}).render(text)
+        md = MarkdownIt("commonmark", {"html": False}).use(dollarmath_plugin, double_inline=True)
+        md.add_render_rule("link_open", _link_open)
+        md.add_render_rule("link_close", _link_close)
+        return md.render(text)
     except Exception:  # markdown-it missing: show the text as it is
         return f"<pre>{_e(text)}</pre>"
+
+
+def _is_web_link(token) -> bool:
+    return str(token.attrGet("href") or "").startswith(("https://", "http://"))
+
+
+def _link_open(self, tokens, idx, options, env):
+    token = tokens[idx]
+    return f'<a href="{_e(token.attrGet("href"))}">' if _is_web_link(token) else '<span class="link">'
+
+
+def _link_close(self, tokens, idx, options, env):
+    # the matching link_open is the nearest one before this token at the same nesting level
+    level = tokens[idx].level
+    opener = next(t for t in reversed(tokens[:idx]) if t.type == "link_open" and t.level == level)
+    return "</a>" if _is_web_link(opener) else "</span>"
 
 
 def _outputs(outputs) -> str:
