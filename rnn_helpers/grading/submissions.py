@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from .registry import ASSIGNMENTS as _ASSIGNMENTS
 
 MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024  # a notebook's *code* (outputs cleared) is a few MB at most; more is junk
-MAX_RAW_NOTEBOOK_BYTES = 256 * 1024 * 1024  # as submitted, saved outputs included (they are cleared before grading)
+MAX_RAW_NOTEBOOK_BYTES = 100 * 1024 * 1024  # as submitted, saved outputs included (cleared before grading); parsing
+# more than this as JSON could take the grader's memory
 MAX_ZIP_TOTAL_BYTES = 1024 * 1024 * 1024  # what a zip may expand to (notebooks only)
 MAX_ZIP_MEMBERS = 50_000
 SKIP_NAMES = {"__MACOSX", ".ipynb_checkpoints", ".DS_Store", ".git"}
