@@ -420,3 +420,13 @@ def test_feedback_keeps_tex_as_written_and_drops_links_into_the_repository():
     assert "../../book" not in page and '<span class="link">the chapter</span>' in page
     assert '<a href="https://pytorch.org">PyTorch</a>' in page
     assert "<b>" not in page and "&lt;b&gt;" in page                                # raw HTML stays text
+
+
+def test_a_single_notebook_under_another_name_is_graded_with_a_note(tmp_path):
+    folder = tmp_path / "subs" / "eve" / "ps1"
+    folder.mkdir(parents=True)
+    (folder / "my_homework.ipynb").write_text(json.dumps(fc.source_notebook()))
+    (eve,) = collect(tmp_path / "subs", "ps1", ["ps1"], tmp_path / "copy")
+    assert "ps1" in eve.notebooks and not eve.problems
+    assert any("graded the only notebook found, ps1/my_homework.ipynb" in n and "wrong file name" in n
+               for n in eve.notes), eve.notes
