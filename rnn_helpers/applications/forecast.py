@@ -49,7 +49,7 @@ def train_model(splits: dict, *, steps: int, hidden: int, lr: float, cell: str =
     X, y = scale(splits["X_train"])[..., None], scale(splits["y_train"])
     model = SequenceRegressor(1, hidden, cell=cell)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
-    best = {"mae": np.inf, "step": 0, "state": copy.deepcopy(model.state_dict())}
+    best = {"mae": np.inf, "state": copy.deepcopy(model.state_dict())}
 
     @torch.no_grad()
     def predict(X_raw: np.ndarray) -> np.ndarray:
@@ -63,18 +63,17 @@ def train_model(splits: dict, *, steps: int, hidden: int, lr: float, cell: str =
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
-        best["now"] = i + 1
         return loss.item()
 
     def validate() -> float:
         mae = float(np.mean(np.abs(predict(splits["X_val"]) - splits["y_val"])))
         if mae < best["mae"]:
-            best.update(mae=mae, step=best["now"], state=copy.deepcopy(model.state_dict()))
+            best.update(mae=mae, state=copy.deepcopy(model.state_dict()))
         return mae
 
     history = fit(step, steps, desc=f"sunspots {cell.upper()}", evaluate=validate, eval_every=max(1, steps // 20))
     model.load_state_dict(best["state"])
-    history["best_step"] = best["step"]
+    history["best_step"] = history["eval_step"][int(np.argmin(history["eval"]))]  # the first lowest, as kept
     return predict, history
 
 

@@ -237,11 +237,11 @@ def _quiet_logs() -> None:
         # own, RNN_GRADE_DEBUG=1 would show nothing at all
         handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter("[%(name)s %(levelname)s] %(message)s"))
+        handler._rnn_debug = True                        # so that a second call adds no second handler
         for name in ("traitlets", "nbgrader", "NbGrader"):
             logger = logging.getLogger(name)
             logger.setLevel(logging.INFO)
             if not any(getattr(h, "_rnn_debug", False) for h in logger.handlers):
-                handler._rnn_debug = True
                 logger.addHandler(handler)
         return
     for name in ("traitlets", "nbgrader", "NbGrader", "alembic"):
