@@ -37,7 +37,7 @@ def honest_class(assignment: str, dest: Path, students: int) -> None:
 
 
 def grade_once(assignment: str, subs: Path, out: Path, unsafe: bool) -> tuple[float, float]:
-    from rnn_helpers.grading.pipeline import grade
+    from rnn_helpers.grader.pipeline import grade
 
     t0 = time.perf_counter()
     result = grade(assignment, subs, out, source_root=REPO, unsafe=unsafe, echo=lambda line: None)
@@ -57,7 +57,7 @@ def main() -> int:
     parser.add_argument("--write", action="store_true", help="write the section into benchmarks/README.md")
     args = parser.parse_args()
 
-    from rnn_helpers.grading.sandbox import sandbox_available
+    from rnn_helpers.grader.sandbox import sandbox_available
 
     ok, reason = sandbox_available()
     if not ok:

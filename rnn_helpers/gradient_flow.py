@@ -69,7 +69,7 @@ def gradient_norm_by_distance(kind, x, h0, params, *, c0=None, dh_last=None, var
     - x ``(B, T, D)``, h0 ``(B, H)``, c0 ``(B, H)`` for the LSTM (default zeros)
     - params: dict ``W_ih``, ``W_hh``, ``b_ih``, ``b_hh`` (torch shapes for that kind)
     - dh_last: ``(B, H)`` upstream gradient on h_T, or None (ones)
-    - variant: the GRU variant (``"pytorch"`` or ``"original"``)
+    - variant: the GRU variant (``"pytorch"`` or ``"reset_before"``)
 
     Returns a float64 array ``(T,)``: entry d is the Frobenius norm of dLoss/dx_{T-d} over the batch and the
     features, for distances d = 0 (the last step) .. T-1 (the first step).

@@ -17,14 +17,17 @@ taken, and z_t is the weight of the *old* state::
     n_t = tanh(x_t W_in^T + b_in + r_t * (h_{t-1} W_hn^T + b_hn))
     h_t = (1 - z_t) * n_t + z_t * h_{t-1}
 
-``variant="original"`` (Cho et al. 2014, the course's seeds, Ng's full GRU): the reset gate multiplies the
-old state *before* the recurrent product, and z_t is the weight of the *new* candidate::
+``variant="reset_before"`` (the course's seeds and Ng's full GRU; Chung et al. 2014 write it this way): the
+reset gate multiplies the old state *before* the recurrent product, and z_t is the weight of the *new* candidate::
 
     h~_t = tanh(x_t W_in^T + b_in + (r_t * h_{t-1}) W_hn^T + b_hn)
     h_t  = (1 - z_t) * h_{t-1} + z_t * h~_t
 
-The z convention alone is a relabelling (sigma(-a) = 1 - sigma(a): negate the z rows and biases to go from
-one to the other); the reset placement is a different model, which torch does not implement.
+The two variants differ in two independent choices. Where the reset gate acts is a different model, which torch
+does not implement: before the product as published by Cho et al. 2014 and used by Chung et al. 2014, after it
+in cuDNN and PyTorch. Which side z weighs is a relabelling (sigma(-a) = 1 - sigma(a): negate the z rows and
+biases to go from one to the other): Cho et al. 2014 and PyTorch let z weigh the old state, Chung et al. 2014
+and Ng let it weigh the candidate.
 """
 from __future__ import annotations
 
@@ -32,7 +35,7 @@ import numpy as np
 
 from rnn_helpers._validate import check_choice, check_recurrent_args, check_upstream
 
-VARIANTS = ("pytorch", "original")
+VARIANTS = ("pytorch", "reset_before")
 
 
 def _sigmoid_(a: np.ndarray) -> np.ndarray:
@@ -60,22 +63,22 @@ def _sigmoid(a: np.ndarray) -> np.ndarray:
 
 
 def gru_cell_forward(x_t, h_prev, W_ih, W_hh, b_ih, b_hh, *, variant="pytorch"):
-    r"""One GRU step. ``variant="pytorch"`` equals :class:`torch.nn.GRUCell`; ``"original"`` is Cho et al. 2014.
+    r"""One GRU step. ``variant="pytorch"`` equals :class:`torch.nn.GRUCell`; ``"reset_before"`` is the seeds' form.
 
     pytorch:  n = tanh(x_t W_in^T + b_in + r * (h_prev W_hn^T + b_hn));   h_next = (1 - z) * n + z * h_prev
-    original: h~ = tanh(x_t W_in^T + b_in + (r * h_prev) W_hn^T + b_hn);  h_next = (1 - z) * h_prev + z * h~
+    reset_before: h~ = tanh(x_t W_in^T + b_in + (r * h_prev) W_hn^T + b_hn);  h_next = (1 - z) * h_prev + z * h~
     with r = sigma(x_t W_ir^T + b_ir + h_prev W_hr^T + b_hr), z = sigma(x_t W_iz^T + b_iz + h_prev W_hz^T + b_hz).
 
     Inputs:
     - x_t: input at this step, ``(B, D)``
     - h_prev: previous hidden state, ``(B, H)``
     - W_ih ``(3*H, D)``, W_hh ``(3*H, H)``, b_ih ``(3*H,)``, b_hh ``(3*H,)``: gate blocks in the order r, z, n
-    - variant: ``"pytorch"`` (default) or ``"original"``
+    - variant: ``"pytorch"`` (default) or ``"reset_before"``
 
     Returns:
     - h_next: ``(B, H)``
     - cache: dict with ``x_t``, ``h_prev``, ``W_ih``, ``W_hh``, gates ``r``, ``z``, ``n`` (the candidate, n or h~,
-      each ``(B, H)``), ``hn`` (pytorch: h_prev W_hn^T + b_hn; original: r * h_prev), ``variant``
+      each ``(B, H)``), ``hn`` (pytorch: h_prev W_hn^T + b_hn; reset_before: r * h_prev), ``variant``
     """
     check_choice("variant", variant, VARIANTS)
     (x_t, h_prev, W_ih, W_hh, b_ih, b_hh), (_, _, _, H) = check_recurrent_args(
@@ -105,7 +108,7 @@ def gru_cell_backward(dh_next, cache):
 
     pytorch:  dn = dh (1 - z),  dz = dh (h_prev - n),  da_n = dn (1 - n^2),  dr = da_n * hn,
               d(hn) = da_n * r,  dh_prev = dh z + [da_r, da_z, d(hn)] @ W_hh
-    original: dh~ = dh z,  dz = dh (h~ - h_prev),  da_n = dh~ (1 - h~^2),  d(r h_prev) = da_n @ W_hn,
+    reset_before: dh~ = dh z,  dz = dh (h~ - h_prev),  da_n = dh~ (1 - h~^2),  d(r h_prev) = da_n @ W_hn,
               dr = d(r h_prev) * h_prev,  dh_prev = dh (1 - z) + d(r h_prev) * r + [da_r, da_z] @ [W_hr; W_hz]
     both:     da_r = dr r (1 - r),  da_z = dz z (1 - z)
 
@@ -153,7 +156,7 @@ def gru_cell_backward(dh_next, cache):
 
 def gru_forward(x, h0, W_ih, W_hh, b_ih, b_hh, *, variant="pytorch"):
     r"""A GRU over a whole sequence. ``variant="pytorch"`` equals ``torch.nn.GRU(D, H, batch_first=True)``;
-    ``variant="original"`` is Cho et al. 2014 (see the module docstring for both sets of equations).
+    ``variant="reset_before"`` is the seeds' form (see the module docstring for both sets of equations).
 
     The input projections x_t W_ih^T + b_ih of all steps are one matrix product before the time loop; each step
     then does the recurrent product(s) and the gate arithmetic in preallocated buffers.
@@ -172,7 +175,7 @@ def gru_forward(x, h0, W_ih, W_hh, b_ih, b_hh, *, variant="pytorch"):
     Inputs:
     - x: ``(B, T, D)``; h0: ``(B, H)``
     - W_ih ``(3*H, D)``, W_hh ``(3*H, H)``, b_ih ``(3*H,)``, b_hh ``(3*H,)`` (gate order r, z, n)
-    - variant: ``"pytorch"`` (default) or ``"original"``
+    - variant: ``"pytorch"`` (default) or ``"reset_before"``
 
     Returns:
     - h: every hidden state h_1..h_T, ``(B, T, H)``

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import torch
 
-from rnn_helpers import classifiers, torch_training
-from rnn_helpers.applications import childrens_book as book_app
-from rnn_helpers.applications import forecast as forecast_app
-from rnn_helpers.applications import names_lm, sentiment as sentiment_app
+from rnn_helpers.applications import classifiers, torch_training
+from rnn_helpers.applications import childrens_book_walkthrough
+from rnn_helpers.applications import sunspots_forecast
+from rnn_helpers.applications import names_language_model, negation_sentiment
 
 
 @pytest.fixture(autouse=True)
@@ -74,15 +74,15 @@ def test_bigram_nll_on_a_tiny_corpus():
     vocab = [".", "a", "b"]
     # "ab" -> pairs .a ab b. ; with alpha=0 the model of the training set itself:
     # p(a|.)=1, p(b|a)=1, p(.|b)=1 -> zero loss on the same names
-    assert names_lm.bigram_nll(["ab"], ["ab"], vocab, alpha=1e-12) == pytest.approx(0.0, abs=1e-9)
+    assert names_language_model.bigram_nll(["ab"], ["ab"], vocab, alpha=1e-12) == pytest.approx(0.0, abs=1e-9)
     # validation "ba": pairs .b, ba, a. ; with alpha = 1 each row has counts + 1 over V = 3
     # p(b|.) = 1/4, p(a|b) = 1/4, p(.|a) = 1/4
-    assert names_lm.bigram_nll(["ab"], ["ba"], vocab, alpha=1.0) == pytest.approx(math.log(4))
+    assert names_language_model.bigram_nll(["ab"], ["ba"], vocab, alpha=1.0) == pytest.approx(math.log(4))
 
 
 def test_names_tensors_shift_by_one_and_pad_with_ignore_index():
     vocab = [".", "a", "b", "c"]
-    x, y = names_lm.to_tensors(["abc", "b"], vocab)
+    x, y = names_language_model.to_tensors(["abc", "b"], vocab)
     assert x.tolist() == [[0, 1, 2, 3], [0, 2, 0, 0]]
     assert y.tolist() == [[1, 2, 3, 0], [2, 0, -100, -100]]
 
@@ -90,19 +90,19 @@ def test_names_tensors_shift_by_one_and_pad_with_ignore_index():
 def test_names_model_learns_and_samples():
     vocab = [".", "a", "b", "c"]
     names = ["abc", "abca", "bca", "cab"] * 8
-    x, y = names_lm.to_tensors(names, vocab)
-    model, hist = names_lm.train_model("gru", vocab, x, y, x, y, steps=60, batch=16, embed=8, hidden=16, lr=0.02,
+    x, y = names_language_model.to_tensors(names, vocab)
+    model, hist = names_language_model.train_model("gru", vocab, x, y, x, y, steps=60, batch=16, embed=8, hidden=16, lr=0.02,
                                        eval_every=30)
     assert hist["eval"][-1] < 0.6 * hist["eval"][0] or hist["eval"][-1] < 0.6 * math.log(4)
     assert np.mean(hist["train"][-10:]) < np.mean(hist["train"][:10])
-    sample = names_lm.generate(model, vocab, 1e-3, np.random.default_rng(0))
-    assert sample == names_lm.generate(model, vocab, 1e-3, np.random.default_rng(1))  # greedy: no randomness
+    sample = names_language_model.generate(model, vocab, 1e-3, np.random.default_rng(0))
+    assert sample == names_language_model.generate(model, vocab, 1e-3, np.random.default_rng(1))  # greedy: no randomness
     assert set(sample) <= {"a", "b", "c"}
 
 
 # ---------------------------------------------------------------- sentiment
 def test_sentiment_held_out_sets_never_overlap_training():
-    splits = sentiment_app.make_splits(300, 300, 100, seed=0)
+    splits = negation_sentiment.make_splits(300, 300, 100, seed=0)
     train = set(splits["texts"]["train"])
     assert train.isdisjoint(splits["texts"]["test"])
     assert all(a not in train and b not in train for a, b in splits["texts"]["pairs"])
@@ -111,37 +111,37 @@ def test_sentiment_held_out_sets_never_overlap_training():
 
 
 def test_bag_of_words_cannot_separate_order_pairs_and_gru_learns_them():
-    splits = sentiment_app.make_splits(1500, 300, 200, seed=0)
-    bow, _ = sentiment_app.train_model("bow", splits, steps=100, batch=64, lr=0.05, seed=0)
-    assert sentiment_app.accuracies(bow, splits)["pairs"] == pytest.approx(0.5)
-    gru, hist = sentiment_app.train_model("rnn", splits, steps=250, batch=64, lr=0.01, seed=0)
+    splits = negation_sentiment.make_splits(1500, 300, 200, seed=0)
+    bow, _ = negation_sentiment.train_model("bow", splits, steps=100, batch=64, lr=0.05, seed=0)
+    assert negation_sentiment.accuracies(bow, splits)["pairs"] == pytest.approx(0.5)
+    gru, hist = negation_sentiment.train_model("rnn", splits, steps=250, batch=64, lr=0.01, seed=0)
     assert np.mean(hist["train"][-20:]) < 0.5 * np.mean(hist["train"][:20])
-    assert sentiment_app.accuracies(gru, splits)["pairs"] > 0.9
+    assert negation_sentiment.accuracies(gru, splits)["pairs"] > 0.9
 
 
 # ---------------------------------------------------------------- forecasting
 def test_forecast_baselines_match_their_definition():
-    splits = forecast_app.make_splits(22, 40, 20)
+    splits = sunspots_forecast.make_splits(22, 40, 20)
     X, y = splits["X_test"], splits["y_test"]
     assert X.shape == (40, 22) and splits["years_test"][-1] == 2008
-    maes = forecast_app.baseline_maes(splits)
+    maes = sunspots_forecast.baseline_maes(splits)
     assert maes["persistence"] == pytest.approx(np.mean(np.abs(X[:, -1] - y)))
     assert maes["seasonal_naive"] == pytest.approx(np.mean(np.abs(X[:, 22 - 11] - y)))
 
 
 def test_forecast_splits_follow_time_without_overlap():
-    s = forecast_app.make_splits(22, 40, 20)
+    s = sunspots_forecast.make_splits(22, 40, 20)
     assert len(s["y_val"]) == 20 and len(s["y_test"]) == 40
     assert s["years_val"][-1] + 1 == s["years_test"][0] == 1969
     # the last training target is the year before the first validation target, and windows slide by one year
     assert np.array_equal(s["X_val"][0][:-1], s["X_train"][-1][1:]) and s["X_val"][0][-1] == s["y_train"][-1]
     with pytest.raises(ValueError, match="n_val"):
-        forecast_app.make_splits(22, 40, 0)
+        sunspots_forecast.make_splits(22, 40, 0)
 
 
 def test_forecast_training_keeps_the_state_with_the_lowest_validation_error():
-    s = forecast_app.make_splits(22, 40, 20)
-    predict, hist = forecast_app.train_model(s, steps=40, hidden=4, lr=0.05, seed=0)
+    s = sunspots_forecast.make_splits(22, 40, 20)
+    predict, hist = sunspots_forecast.train_model(s, steps=40, hidden=4, lr=0.05, seed=0)
     val_mae = float(np.mean(np.abs(predict(s["X_val"]) - s["y_val"])))
     assert val_mae == pytest.approx(min(hist["eval"]), rel=1e-5)
     assert 1 <= hist["best_step"] <= 40 and hist["best_step"] in hist["eval_step"]
@@ -152,7 +152,7 @@ def test_trace_gates_reproduces_torch_lstm():
     torch.manual_seed(3)
     lstm = torch.nn.LSTM(5, 4, batch_first=True)
     x = torch.randn(7, 5)
-    tr = book_app.trace_gates(lstm, x)
+    tr = childrens_book_walkthrough.trace_gates(lstm, x)
     h, (hT, cT) = lstm(x[None])
     assert np.allclose(tr["h"], h[0].detach().numpy(), atol=1e-6)
     assert np.allclose(tr["c"][-1], cT[0, 0].detach().numpy(), atol=1e-6)
@@ -161,25 +161,25 @@ def test_trace_gates_reproduces_torch_lstm():
 
 
 def test_childrens_book_floors():
-    assert book_app.FLOOR_NATS == pytest.approx((math.log(3) + math.log(2)) / 4)
-    assert book_app.BIGRAM_NATS > book_app.POSITION_NATS > book_app.FLOOR_NATS
+    assert childrens_book_walkthrough.FLOOR_NATS == pytest.approx((math.log(3) + math.log(2)) / 4)
+    assert childrens_book_walkthrough.BIGRAM_NATS > childrens_book_walkthrough.POSITION_NATS > childrens_book_walkthrough.FLOOR_NATS
 
 
 def test_childrens_book_bigram_floor_is_the_empirical_bigram_entropy():
     # The memoryless floor must be what a count bigram actually achieves on a long stream.
     import collections
 
-    s = book_app.make_stream(20000, seed=1)
+    s = childrens_book_walkthrough.make_stream(20000, seed=1)
     pairs = collections.Counter(zip(s[:-1].tolist(), s[1:].tolist()))
     first = collections.Counter(s[:-1].tolist())
     nll = -np.mean([math.log(pairs[(a, b)] / first[a]) for a, b in zip(s[:-1].tolist(), s[1:].tolist())])
-    assert nll == pytest.approx(book_app.BIGRAM_NATS, abs=0.01)
+    assert nll == pytest.approx(childrens_book_walkthrough.BIGRAM_NATS, abs=0.01)
 
 
 def test_childrens_book_lstm_training_decreases_the_loss():
-    model, hist = book_app.train_model(hidden=6, steps=150, batch=32, chunk_sentences=4, lr=0.02, seed=0)
+    model, hist = childrens_book_walkthrough.train_model(hidden=6, steps=150, batch=32, chunk_sentences=4, lr=0.02, seed=0)
     assert hist["eval"][-1] < hist["eval"][0] and hist["eval"][-1] < 0.7
-    p = book_app.next_word_probs(model, ". Jane".split())
+    p = childrens_book_walkthrough.next_word_probs(model, ". Jane".split())
     assert p.shape == (2, 5) and np.allclose(p.sum(1), 1, atol=1e-5)
 
 
@@ -200,7 +200,7 @@ def test_learning_curve_figures_draw():
 
 # ---------------------------------------------------------------- the report command
 def test_report_quick_mode_writes_json_and_markdown(tmp_path, capsys):
-    from rnn_helpers.cli import main
+    from rnn_helpers.grader.cli import main
 
     assert main(["applications", "--report", "--quick", "--out", str(tmp_path)]) == 0
     data = json.loads((tmp_path / "applications_report.json").read_text())
@@ -217,7 +217,7 @@ def test_report_quick_mode_writes_json_and_markdown(tmp_path, capsys):
 
 
 def test_report_without_flag_does_nothing(tmp_path):
-    from rnn_helpers.cli import main
+    from rnn_helpers.grader.cli import main
 
     assert main(["applications", "--out", str(tmp_path)]) == 2
     assert not (tmp_path / "applications_report.json").exists()

@@ -29,8 +29,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rnn_helpers.grading import records
-from rnn_helpers.grading.registry import ASSIGNMENTS, checks_for
+from rnn_helpers.checks import records
+from rnn_helpers.checks.registry import ASSIGNMENTS, checks_for
 
 ROOT = Path(__file__).resolve().parents[1]
 RECORD_RE = re.compile(r'record_check\(\s*"(?P<assignment>[^"]+)",\s*"(?P<check>[^"]+)",\s*(?P<fn>.+?),\s*'
@@ -278,7 +278,7 @@ class Block(importlib.abc.MetaPathFinder):
         if name in BLOCKED:
             raise ImportError("blocked reference module " + name)
 sys.meta_path.insert(0, Block())
-from rnn_helpers.grading.registry import ASSIGNMENTS, checks_for
+from rnn_helpers.checks.registry import ASSIGNMENTS, checks_for
 for a in ASSIGNMENTS:
     for c in checks_for(a).values():
         c.cases()
@@ -305,7 +305,7 @@ def _rnn_cell_backward_wrong_state(dh_next, cache):
             "b_ih": da.sum(0), "b_hh": da.sum(0)}
 
 
-def _gru_original_as_pytorch(x_t, h_prev, W_ih, W_hh, b_ih, b_hh):
+def _gru_reset_before_as_pytorch(x_t, h_prev, W_ih, W_hh, b_ih, b_hh):
     H = h_prev.shape[1]
     gi, gh = x_t @ W_ih.T + b_ih, h_prev @ W_hh.T + b_hh
     r, z = _sig(gi[:, :H] + gh[:, :H]), _sig(gi[:, H:2 * H] + gh[:, H:2 * H])
@@ -325,7 +325,7 @@ def _lstm_ifog(x_t, h_prev, c_prev, W_ih, W_hh, b_ih, b_hh):
     ("02_simple_rnn", "rnn_cell_forward", _rnn_cell_untransposed),
     ("03_bptt", "rnn_cell_backward", _rnn_cell_backward_wrong_state),
     ("03_bptt", "rnn_cell_backward_numeric", _rnn_cell_backward_wrong_state),
-    ("04_gru", "gru_cell_forward", _gru_original_as_pytorch),
+    ("04_gru", "gru_cell_forward", _gru_reset_before_as_pytorch),
     ("05_lstm", "lstm_cell_forward", _lstm_ifog),
 ])
 def test_typical_mistakes_are_rejected(assignment, name, wrong, reference_cache):

@@ -33,7 +33,7 @@ def _circle_with(fig: Figure, symbol: str) -> list[Circle]:
     return [c for c in _patches(fig, "pointwise") if any(np.allclose(c.center, xy) for xy in centres)]
 
 
-@pytest.mark.parametrize("variant", ["original", "pytorch"])
+@pytest.mark.parametrize("variant", ["reset_before", "pytorch"])
 def test_gru_cell_draws_two_gates_one_candidate_and_the_interpolation(variant):
     fig = gru_cell(variant)
     assert isinstance(fig, Figure)
@@ -51,21 +51,22 @@ def test_gru_cell_draws_two_gates_one_candidate_and_the_interpolation(variant):
 
 
 def test_gru_cell_variants_differ_where_the_models_differ():
-    original, pytorch = gru_cell("original"), gru_cell("pytorch")
-    # Candidate name: Cho et al.'s h~_t against PyTorch's n_t.
-    assert r"$\tilde h_t$" in _texts(original) and r"$\tilde h_t$" not in _texts(pytorch)
-    assert r"$n_t$" in _texts(pytorch) and r"$n_t$" not in _texts(original)
+    reset_before, pytorch = gru_cell("reset_before"), gru_cell("pytorch")
+    # Candidate name: the seeds' h~_t against PyTorch's n_t.
+    assert r"$\tilde h_t$" in _texts(reset_before) and r"$\tilde h_t$" not in _texts(pytorch)
+    assert r"$n_t$" in _texts(pytorch) and r"$n_t$" not in _texts(reset_before)
     # Reset after the product: only the pytorch drawing has the linear box U_n h + b_hn before the x r_t.
-    assert len(_patches(original, "linear")) == 0 and len(_patches(pytorch, "linear")) == 1
-    # Which share gets 1 - z_t: the old state's product (leftmost circle on the state line) in the original,
+    assert len(_patches(reset_before, "linear")) == 0 and len(_patches(pytorch, "linear")) == 1
+    # Which share gets 1 - z_t: the old state's product (leftmost circle on the state line) in the reset-before form,
     # the candidate's in pytorch.
-    for fig, old_state_gets_one_minus_z in ((original, True), (pytorch, False)):
+    for fig, old_state_gets_one_minus_z in ((reset_before, True), (pytorch, False)):
         circles = _patches(fig, "pointwise")
         y_top = max(c.center[1] for c in circles)
         keep = min((c for c in circles if np.isclose(c.center[1], y_top)), key=lambda c: c.center[0])
         (one_minus,) = _circle_with(fig, "1-")
         assert np.isclose(one_minus.center[0], keep.center[0]) == old_state_gets_one_minus_z
-    assert "Cho" in original.axes[0].get_title() and "PyTorch" in pytorch.axes[0].get_title()
+    assert "Chung" in reset_before.axes[0].get_title() and "PyTorch" in pytorch.axes[0].get_title()
+    assert "Cho" not in reset_before.axes[0].get_title(), "Cho et al. 2014 let z weigh the old state, not the candidate"
 
 
 def test_gru_cell_rejects_unknown_variant():

@@ -18,8 +18,8 @@ import sys
 
 import pytest
 
-from rnn_helpers.grading.pipeline import sandbox_status
-from rnn_helpers.grading.registry import ASSIGNMENTS
+from rnn_helpers.grader.pipeline import sandbox_status
+from rnn_helpers.checks.registry import ASSIGNMENTS
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 RNN_COURSE = pathlib.Path(sys.executable).parent / "rnn-course"

@@ -30,7 +30,7 @@ CELL_TIMEOUT = 8  # short, so that the students who loop cost little; the honest
 def _limits():
     from dataclasses import replace
 
-    from rnn_helpers.grading.pipeline import default_limits
+    from rnn_helpers.grader.pipeline import default_limits
 
     return replace(default_limits(), cell_timeout=CELL_TIMEOUT, notebook_timeout=240)
 
@@ -125,7 +125,7 @@ def course(tmp_path_factory):
     (subs / "nothing" / "ps1" / "notes.txt").write_text("forgot the notebook")
     before = _tree_hash(subs)
     out = root / "out"
-    from rnn_helpers.grading.pipeline import grade
+    from rnn_helpers.grader.pipeline import grade
 
     with pytest.MonkeyPatch.context() as mp, tempfile.TemporaryFile() as err:
         mp.setenv("PYTHONPATH", str(FIXTURES))  # the plain kernel imports fixture_course for the hidden tests
@@ -315,7 +315,7 @@ def test_gradebook_agrees_with_grades_csv(course):
 def test_grading_again_from_a_zip_gives_the_same_grades(course, tmp_path, monkeypatch):
     """Grading twice is identical: the same students, zipped, graded again in a new run, give the same rows
     (the first grading is the module's batch; a restored test cell and a broken notebook included)."""
-    from rnn_helpers.grading.pipeline import grade
+    from rnn_helpers.grader.pipeline import grade
 
     students = ["honest", "wrong", "badjson", "moved"]
     archive = tmp_path / "class.zip"

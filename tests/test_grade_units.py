@@ -17,9 +17,9 @@ FIXTURES = pathlib.Path(__file__).parent / "fixtures" / "grading"
 sys.path.insert(0, str(FIXTURES))
 import fixture_course as fc  # noqa: E402
 
-from rnn_helpers.grading import command, preprocessors as pp  # noqa: E402
-from rnn_helpers.grading.records import RECORD_MIME, encode, run_cases  # noqa: E402
-from rnn_helpers.grading.submissions import InvocationError, collect, extract_zip  # noqa: E402
+from rnn_helpers.grader import command, preprocessors as pp  # noqa: E402
+from rnn_helpers.checks.records import RECORD_MIME, encode, run_cases  # noqa: E402
+from rnn_helpers.grader.submissions import InvocationError, collect, extract_zip  # noqa: E402
 
 TRUSTED = fc.TESTS["test_scale"]
 
@@ -250,7 +250,7 @@ def test_wrong_invocations_exit_nonzero_with_one_line_and_write_nothing(tmp_path
 
 
 def test_refuses_without_sandbox_unless_unsafe(tmp_path, monkeypatch, capsys):
-    from rnn_helpers.grading import pipeline
+    from rnn_helpers.grader import pipeline
 
     monkeypatch.setattr(pipeline, "sandbox_status", lambda: (False, "needs root (test)"))
     (tmp_path / "subs" / "ann" / "ps1").mkdir(parents=True)
@@ -262,8 +262,8 @@ def test_refuses_without_sandbox_unless_unsafe(tmp_path, monkeypatch, capsys):
 
 
 def test_the_not_root_refusal_gives_its_advice_once(tmp_path, monkeypatch):
-    from rnn_helpers.grading import pipeline
-    from rnn_helpers.grading.sandbox import NEEDS_ROOT
+    from rnn_helpers.grader import pipeline
+    from rnn_helpers.grader.sandbox import NEEDS_ROOT
 
     monkeypatch.setattr(pipeline, "sandbox_status", lambda: (False, NEEDS_ROOT))
     (tmp_path / "subs" / "ann" / "ps1").mkdir(parents=True)
@@ -275,7 +275,7 @@ def test_the_not_root_refusal_gives_its_advice_once(tmp_path, monkeypatch):
 
 
 def test_regrading_into_the_same_out_drops_this_assignments_stale_feedback(tmp_path):
-    from rnn_helpers.grading.pipeline import _remove_stale_feedback
+    from rnn_helpers.grader.pipeline import _remove_stale_feedback
 
     fb = tmp_path / "out" / "feedback"
     for sid, assignment in [("gone", "ps1"), ("kept", "ps1"), ("kept", "ps2"), ("other", "ps2")]:
@@ -289,7 +289,7 @@ def test_regrading_into_the_same_out_drops_this_assignments_stale_feedback(tmp_p
 def test_printing_to_stderr_is_not_a_source_check_finding():
     scan = pp.default_scanner()
     if scan is None:
-        pytest.skip("rnn_helpers.grading.source_check is not installed")
+        pytest.skip("rnn_helpers.grader.source_check is not installed")
     assert scan("import sys\ndef f(x):\n    print('debug', file=sys.stderr)\n    return x\n", from_scratch=True) == []
     assert scan(fc.STDERR["shout"], from_scratch=True) == []  # the fixture's honest, chatty student
     assert scan("import sys\nsys.stderr = open('log.txt', 'w')\n", from_scratch=True)  # redirecting still is
@@ -298,7 +298,7 @@ def test_printing_to_stderr_is_not_a_source_check_finding():
 def test_db_url_uses_that_gradebook_and_a_student_without_notebook_gets_zero(tmp_path):
     from nbgrader.api import Gradebook
 
-    from rnn_helpers.grading.pipeline import grade
+    from rnn_helpers.grader.pipeline import grade
 
     fc.write_source_tree(tmp_path)
     (tmp_path / "subs" / "ann" / "ps1").mkdir(parents=True)
@@ -317,7 +317,7 @@ def test_debug_mode_gives_nbgraders_logs_a_handler(monkeypatch):
     """nbgrader logs to "traitlets", which has only a NullHandler: RNN_GRADE_DEBUG=1 showed nothing before."""
     import logging
 
-    from rnn_helpers.grading.pipeline import _quiet_logs
+    from rnn_helpers.grader.pipeline import _quiet_logs
 
     logger = logging.getLogger("traitlets")
     saved = (logger.level, list(logger.handlers))
@@ -336,9 +336,9 @@ def test_debug_mode_gives_nbgraders_logs_a_handler(monkeypatch):
 def test_grades_csv_maps_each_row_back_to_its_folder_and_keeps_the_notes(tmp_path):
     import csv
 
-    from rnn_helpers.grading.pipeline import NotebookResult, StudentResult
-    from rnn_helpers.grading.preprocessors import CellResult
-    from rnn_helpers.grading.report import write_csv
+    from rnn_helpers.grader.pipeline import NotebookResult, StudentResult
+    from rnn_helpers.grader.preprocessors import CellResult
+    from rnn_helpers.grader.grades_csv import write_csv
 
     cell = CellResult("test_a", 1.0, 1.0, True)
     res = StudentResult("jo_smith", "ps1", [NotebookResult("ps1", [cell], notes=["extra.ipynb ignored"])],
@@ -352,7 +352,7 @@ def test_grades_csv_maps_each_row_back_to_its_folder_and_keeps_the_notes(tmp_pat
 
 def test_the_working_directorys_checkout_comes_before_the_installed_one(tmp_path, monkeypatch):
     """From a second checkout, release and grade used the checkout the environment was installed from."""
-    from rnn_helpers.grading.release import find_root
+    from rnn_helpers.grader.release import find_root
 
     (tmp_path / "solutions").mkdir()
     (tmp_path / "nbgrader_config.py").write_text("")
@@ -412,7 +412,7 @@ def test_notebooks_named_in_a_problem_are_not_listed_again_as_extras(tmp_path):
 
 
 def test_feedback_keeps_tex_as_written_and_drops_links_into_the_repository():
-    from rnn_helpers.grading.feedback import _markdown
+    from rnn_helpers.grader.feedback import _markdown
 
     page = _markdown("See [the chapter](../../book/05_lstm.md), [PyTorch](https://pytorch.org).\n\n"
                      "$$\n\\begin{aligned} a &= b \\\\ c &= d \\end{aligned}\n$$\n\nand $h_t$ <b>raw</b>")

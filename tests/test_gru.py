@@ -1,4 +1,4 @@
-"""The GRU reference: variant "pytorch" against torch.nn.GRU / GRUCell, variant "original" (Cho et al. 2014)
+"""The GRU reference: variant "pytorch" against torch.nn.GRU / GRUCell, variant "reset_before" (the seeds' form)
 against a separate transcription of its equations, both against autograd and numeric gradients."""
 import numpy as np
 import pytest
@@ -12,7 +12,7 @@ from rnn_helpers.torch_bridge import module_from_params
 from cell_testing import (PARAM_NAMES, SHAPES, TORCH_CELL, TORCH_SEQ, assert_numeric_close,  # noqa: F401
                           assert_param_grads_match_torch, t)
 
-VARIANTS = ("pytorch", "original")
+VARIANTS = ("pytorch", "reset_before")
 
 
 def make_case(B, T, D, H, seed):
@@ -25,8 +25,8 @@ def sig(a):
     return 1.0 / (1.0 + np.exp(-a))
 
 
-def original_gru_numpy(x, h0, W_ih, W_hh, b_ih, b_hh):
-    """Cho et al. (2014), written out gate by gate, independently of rnn_helpers.gru."""
+def reset_before_gru_numpy(x, h0, W_ih, W_hh, b_ih, b_hh):
+    """The seeds' GRU (reset before the product, z on the candidate), written out gate by gate, independently of rnn_helpers.gru."""
     H = h0.shape[1]
     W_ir, W_iz, W_in = W_ih[:H], W_ih[H:2 * H], W_ih[2 * H:]
     W_hr, W_hz, W_hn = W_hh[:H], W_hh[H:2 * H], W_hh[2 * H:]
@@ -43,7 +43,7 @@ def original_gru_numpy(x, h0, W_ih, W_hh, b_ih, b_hh):
     return np.stack(out, axis=1)
 
 
-def original_gru_torch(x, h0, W_ih, W_hh, b_ih, b_hh):
+def reset_before_gru_torch(x, h0, W_ih, W_hh, b_ih, b_hh):
     """The same transcription on torch tensors, for autograd."""
     H = h0.shape[1]
     h, out = h0, []
@@ -89,14 +89,14 @@ def test_pytorch_variant_cell_matches_torch_grucell(shape):
 
 
 @pytest.mark.parametrize("shape", SHAPES)
-def test_original_variant_matches_transcription_and_autograd(shape):
+def test_reset_before_variant_matches_transcription_and_autograd(shape):
     x, h0, p, dh = make_case(*shape, seed=200 + sum(shape))
-    h, cache = gru_forward(x, h0, **p, variant="original")
-    assert rel_error(h, original_gru_numpy(x, h0, **p)) < 1e-10
+    h, cache = gru_forward(x, h0, **p, variant="reset_before")
+    assert rel_error(h, reset_before_gru_numpy(x, h0, **p)) < 1e-10
     # it is a different model from torch's (reset placement), not a relabelling
     assert rel_error(h, gru_forward(x, h0, **p, variant="pytorch")[0]) > 1e-6
     tens = {k: t(v) for k, v in {"x": x, "h0": h0, **p}.items()}
-    out = original_gru_torch(**tens)
+    out = reset_before_gru_torch(**tens)
     assert rel_error(h, out.detach().numpy()) < 1e-10
     out.backward(torch.tensor(dh))
     grads = gru_backward(dh, cache)
@@ -104,10 +104,10 @@ def test_original_variant_matches_transcription_and_autograd(shape):
         assert grads[name].shape == tens[name].shape
         assert rel_error(grads[name], tens[name].grad.numpy()) < 1e-8, name
     # the cell
-    h_next, ccache = gru_cell_forward(x[:, :1][:, 0], h0, **p, variant="original")
+    h_next, ccache = gru_cell_forward(x[:, :1][:, 0], h0, **p, variant="reset_before")
     assert rel_error(h_next, h[:, 0]) < 1e-12
     tens = {k: t(v) for k, v in {"x": x[:, :1], "h0": h0, **p}.items()}
-    out = original_gru_torch(**tens)
+    out = reset_before_gru_torch(**tens)
     out[:, 0].backward(torch.tensor(dh[:, 0]))
     cgrads = gru_cell_backward(dh[:, 0], ccache)
     assert rel_error(cgrads["x_t"], tens["x"].grad.numpy()[:, 0]) < 1e-8
@@ -173,7 +173,7 @@ def test_many_to_one(variant):
         (last * torch.tensor(dh[:, -1])).sum().backward()
         want = {"x": tens["x"].grad, "h0": tens["h0"].grad, "W_hh": m.weight_hh_l0.grad, "b_ih": m.bias_ih_l0.grad}
     else:
-        last = original_gru_torch(**tens)[:, -1]
+        last = reset_before_gru_torch(**tens)[:, -1]
         (last * torch.tensor(dh[:, -1])).sum().backward()
         want = {k: tens[k].grad for k in ("x", "h0", "W_hh", "b_ih")}
     for name, g in want.items():

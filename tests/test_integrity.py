@@ -26,13 +26,13 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def limits():
-    from rnn_helpers.grading.sandbox import Limits
+    from rnn_helpers.grader.sandbox import Limits
 
     return Limits(cell_timeout=5, notebook_timeout=60, max_processes=48)
 
 
 def grade(subs: Path, out: Path):
-    from rnn_helpers.grading.pipeline import grade as run
+    from rnn_helpers.grader.pipeline import grade as run
 
     return run(hostile.ASSIGNMENT, subs, out, source_root=REPO, limits=limits(), echo=lambda line: None)
 
@@ -43,7 +43,7 @@ def rows(out: Path) -> dict[str, dict]:
 
 
 def sandbox_processes() -> list[str]:
-    from rnn_helpers.grading.sandbox import Limits
+    from rnn_helpers.grader.sandbox import Limits
 
     uid = str(Limits().uid)
     lines = subprocess.run(["ps", "-eo", "pid=,uid="], capture_output=True, text=True).stdout.splitlines()

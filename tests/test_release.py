@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from rnn_helpers.grading.registry import ASSIGNMENTS
+from rnn_helpers.checks.registry import ASSIGNMENTS
 
 ROOT = Path(__file__).resolve().parents[1]
 EXERCISES = ROOT / "exercises"
 MARKERS = ["BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS", "record_check",
-           "rnn_helpers.grading"]
+           "rnn_helpers.grader"]
 SOLUTION_RE = re.compile(r"^(?P<indent>[ \t]*)### BEGIN SOLUTION.*?### END SOLUTION[^\n]*", re.S | re.M)
 HIDDEN_RE = re.compile(r"[ \t]*### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS[^\n]*\n?", re.S)
 RNN_COURSE = Path(sys.executable).parent / "rnn-course"
@@ -42,7 +42,7 @@ def normalise(text: str) -> str:
 
 @pytest.fixture(scope="module")
 def fresh_release(tmp_path_factory):
-    from rnn_helpers.grading.release import release
+    from rnn_helpers.grader.release import release
 
     out = tmp_path_factory.mktemp("release")
     before = set(os.listdir(ROOT))

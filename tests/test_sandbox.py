@@ -13,8 +13,8 @@ import time
 import nbformat
 import pytest
 
-from rnn_helpers.grading import sandbox
-from rnn_helpers.grading.sandbox import NEEDS_ROOT, Limits, executor_config, sandbox_available
+from rnn_helpers.grader import sandbox
+from rnn_helpers.grader.sandbox import NEEDS_ROOT, Limits, executor_config, sandbox_available
 
 ROOT_REASON = "needs root for the grading sandbox (unprivileged user, namespaces)"
 

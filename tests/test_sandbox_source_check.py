@@ -1,7 +1,7 @@
 """scan_source: the grader's check, outside the kernel, of what a solution cell may not use."""
 import pytest
 
-from rnn_helpers.grading.source_check import scan_source
+from rnn_helpers.grader.source_check import scan_source
 
 HONEST = '''
 import numpy as np
@@ -100,7 +100,8 @@ def test_torch_recurrent_in_from_scratch_cells(src):
     ("import sys\nsys.exit(0)", "exits the kernel (sys.exit)"),
     ("import os\nos._exit(0)", "exits the kernel (os._exit)"),
     ("quit()", "exits the kernel (quit)"),
-    ("from rnn_helpers.grading.records import emit", "reaches into the grading helpers (rnn_helpers.grading) from a solution cell"),
+    ("from rnn_helpers.checks.records import emit", "reaches into the grading helpers (rnn_helpers.checks) from a solution cell"),
+        ("from rnn_helpers.grader import pipeline", "reaches into the grading helpers (rnn_helpers.grader) from a solution cell"),
     ("def record_check(*a, **k):\n    pass", "defines a function named record_check (shadows the grading helpers)"),
 ])
 def test_tampering_is_reported_in_plain_words(src, expected):
@@ -121,8 +122,8 @@ def test_pathological_input_never_raises():
 
 
 def test_reference_modules_follow_the_stripped_build():
-    from rnn_helpers.grading.source_check import reference_modules
-    from rnn_helpers.grading.stripped import stripped_modules
+    from rnn_helpers.grader.source_check import reference_modules
+    from rnn_helpers.grader.stripped import stripped_modules
 
     names = reference_modules()
     for module in stripped_modules():
@@ -176,8 +177,8 @@ def _solution_cells():
 
     import nbformat
 
-    from rnn_helpers.grading.preprocessors import record_calls
-    from rnn_helpers.grading.registry import checks_for
+    from rnn_helpers.grader.preprocessors import record_calls
+    from rnn_helpers.checks.registry import checks_for
 
     root = pathlib.Path(__file__).resolve().parents[1] / "solutions"
     for path in sorted(root.glob("*/*.ipynb")):

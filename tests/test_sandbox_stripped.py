@@ -6,8 +6,8 @@ import sysconfig
 
 import pytest
 
-from rnn_helpers.grading import registry
-from rnn_helpers.grading.stripped import BASELINE, build_stripped, stripped_modules
+from rnn_helpers.checks import registry
+from rnn_helpers.grader.stripped import BASELINE, build_stripped, stripped_modules
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +55,7 @@ def test_records_registry_and_checks_import_and_need_nothing_stripped(build):
     dest, why = build
     code = (
         "import json, sys\n"
-        "import rnn_helpers.grading.records, rnn_helpers.grading.registry as reg\n"
+        "import rnn_helpers.checks.records, rnn_helpers.checks.registry as reg\n"
         "n = 0\n"
         "for a in reg.ASSIGNMENTS:\n"
         "    for c in reg.checks_for(a).values():\n"
@@ -90,7 +90,7 @@ def test_no_bytecode_of_anything_is_copied(build):
 def test_a_module_that_copies_a_graded_function_is_stripped(tmp_path, monkeypatch):
     import shutil
 
-    from rnn_helpers.grading import stripped
+    from rnn_helpers.grader import stripped
 
     fake = tmp_path / "rnn_helpers"
     shutil.copytree(stripped.package_dir(), fake, ignore=shutil.ignore_patterns("__pycache__"))

@@ -24,7 +24,7 @@ from rnn_helpers.figures.unrolled import arrow, diagram_axes, node
 GATE_W, GATE_H = 0.95, 0.62   # a learned layer's box, in data units
 OP_R = 0.24                   # a point-wise operation's circle radius
 
-VARIANTS = ("original", "pytorch")
+VARIANTS = ("reset_before", "pytorch")
 
 
 def pointwise(ax: Axes, xy: tuple[float, float], symbol: str, *, r: float = OP_R) -> Circle:
@@ -56,10 +56,10 @@ def _label(ax: Axes, xy: tuple[float, float], text: str, color: str, **kw) -> No
             color=color, **kw)
 
 
-def gru_cell(variant: str = "original") -> Figure:
+def gru_cell(variant: str = "reset_before") -> Figure:
     """One GRU step: h_{t-1} and x_t in, h_t out, with the reset gate r_t, update gate z_t and candidate.
 
-    ``variant="original"`` (Cho et al. 2014, the seeds): the reset gate scales h_{t-1} *before* the
+    ``variant="reset_before"`` (the seeds, Chung et al. 2014): the reset gate scales h_{t-1} *before* the
     recurrent product, and h_t = (1 - z_t) * h_{t-1} + z_t * h~_t.
     ``variant="pytorch"`` (torch.nn.GRU, cuDNN): the reset gate scales the recurrent product W_hn h_{t-1} + b_hn
     *after* it is computed, and h_t = (1 - z_t) * n_t + z_t * h_{t-1}.
@@ -110,13 +110,13 @@ def gru_cell(variant: str = "original") -> Figure:
         wire(ax, [(x_gate - 0.15, y_xbus), (x_gate - 0.15, bottom)], blue)
     wire(ax, [(x_cand - 0.15, y_xbus), (x_cand - 0.15, bottom)], blue)
 
-    # The reset gate's output multiplies either h_{t-1} (original) or W_hn h_{t-1} + b_hn (pytorch).
+    # The reset gate's output multiplies either h_{t-1} (reset_before) or W_hn h_{t-1} + b_hn (pytorch).
     x_mul, y_reset = 3.75, 4.75
     wire(ax, [(x_r, y_box + GATE_H / 2), (x_r, y_reset), (x_mul - OP_R, y_reset)], orange)
     _label(ax, (x_r - 0.3, 4.05), r"$r_t$", orange)
     pointwise(ax, (x_mul, y_reset), r"$\times$")
     wire(ax, [(x_mul + OP_R, y_reset), (x_cand, y_reset), (x_cand, y_box + GATE_H / 2)], green)
-    if variant == "original":
+    if variant == "reset_before":
         wire(ax, [(x_mul, y_top), (x_mul, y_reset + OP_R)], green)
         _label(ax, (x_cand + 0.1, y_reset + 0.3), r"$r_t \odot h_{t-1}$", green, fontsize=9, ha="left")
         _label(ax, (x_cand + 0.2, 4.05), r"$U_h$", green, fontsize=9, ha="left")
@@ -145,14 +145,14 @@ def gru_cell(variant: str = "original") -> Figure:
     pointwise(ax, (x_keep, y_top), r"$\times$")
     pointwise(ax, (x_plus, y_top), "+")
     # Which product gets 1 - z_t is the only difference on this side of the drawing.
-    x_one = x_keep if variant == "original" else x_new
+    x_one = x_keep if variant == "reset_before" else x_new
     wire(ax, [(x_keep, y_z), (x_keep, y_top - OP_R)], orange)
     pointwise(ax, (x_one, y_one), "1-")
     _label(ax, (x_one - 0.35, y_one + 0.45), r"$1-z_t$", orange, fontsize=8, ha="right")
     _label(ax, (12.25, -0.35), "boxes: learned layers   circles: element-wise operations", COLORS["text"],
            fontsize=7.5, ha="right")
-    if variant == "original":
-        title = r"GRU, original (Cho et al. 2014): $h_t = (1-z_t)\,h_{t-1} + z_t\,\tilde h_t$"
+    if variant == "reset_before":
+        title = r"GRU, reset before the product (the seeds, Chung et al. 2014): $h_t = (1-z_t)\,h_{t-1} + z_t\,\tilde h_t$"
     else:
         title = r"GRU, PyTorch/cuDNN: $h_t = (1-z_t)\,n_t + z_t\,h_{t-1}$"
     ax.set_title(title, fontsize=10)

@@ -1,6 +1,6 @@
 """Curves of chapter 06: training losses with their baselines, and a forecast against the truth.
 
-Each function takes plain numbers (histories from ``rnn_helpers.torch_training.fit``), draws, and
+Each function takes plain numbers (histories from ``rnn_helpers.applications.torch_training.fit``), draws, and
 returns a ``matplotlib.figure.Figure``; nothing here trains a model.
 """
 from __future__ import annotations

@@ -40,7 +40,7 @@ class Expect:
 
 
 def released_notebook() -> nbformat.NotebookNode:
-    from rnn_helpers.grading.release import release
+    from rnn_helpers.grader.release import release
 
     with tempfile.TemporaryDirectory(prefix="rnn-hostile-release-") as tmp:
         (path,) = release([ASSIGNMENT], out_dir=Path(tmp), root=REPO, log=None)
@@ -124,18 +124,18 @@ ip.ast_transformers.append(Gut())
     # -- 2. tampering with the oracle -------------------------------------------------------------
     class_["c2_oracle_patch"] = (_edit(rel, "rnn_cell_forward", '''
 import sys, types, os, json
-os.makedirs("rnn_helpers/grading", exist_ok=True)
+os.makedirs("rnn_helpers/checks", exist_ok=True)
 open("rnn_helpers/__init__.py", "w").write("")
-open("rnn_helpers/grading/__init__.py", "w").write("")
-open("rnn_helpers/grading/registry.py", "w").write("def record_check(*a, **k):\\n    pass\\n")
-import rnn_helpers.grading.registry as reg, rnn_helpers.grading.records as rec
+open("rnn_helpers/checks/__init__.py", "w").write("")
+open("rnn_helpers/checks/registry.py", "w").write("def record_check(*a, **k):\\n    pass\\n")
+import rnn_helpers.checks.registry as reg, rnn_helpers.checks.records as rec
 def forged(assignment, check, fn, **kw):
     from IPython.display import display
     payload = {"assignment": assignment, "check": check, "outputs": [{"__float__": (1.0).hex()}] * 5}
     display({rec.RECORD_MIME: payload, "text/plain": "forged"}, raw=True)
 reg.record_check = forged
-fake = types.ModuleType("rnn_helpers.grading.registry"); fake.record_check = forged
-sys.modules["rnn_helpers.grading.registry"] = fake
+fake = types.ModuleType("rnn_helpers.checks.registry"); fake.record_check = forged
+sys.modules["rnn_helpers.checks.registry"] = fake
 rec.encode = lambda v, _depth=0: {"__float__": (1.0).hex()}
 ''' + WRONG_CELL), Expect(0, exact=0, zero=("test_rnn_cell_forward",), klass="2"))
 

@@ -43,7 +43,7 @@ from traitlets import Float
 
 from nbgrader.preprocessors import Execute
 
-from .records import CaseError, RecordError, decode, records_in_cell
+from rnn_helpers.checks.records import CaseError, RecordError, decode, records_in_cell
 
 DEFAULT_RTOL, DEFAULT_ATOL = 1e-7, 1e-9  # record_check's defaults
 
@@ -594,7 +594,7 @@ class ReferenceCache:
 def default_scanner() -> Callable[..., list[str]] | None:
     """SANDBOX's ``source_check.scan_source`` when it is installed, else ``None``."""
     try:
-        module = importlib.import_module("rnn_helpers.grading.source_check")
+        module = importlib.import_module("rnn_helpers.grader.source_check")
     except ImportError:
         return None
     return getattr(module, "scan_source", None)

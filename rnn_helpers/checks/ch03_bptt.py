@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnn_helpers.grading.checks_common import SEQ_SHAPES, CELL_SHAPES, cell_params, randn, ref_module, rng
-from rnn_helpers.grading.registry import Check
+from rnn_helpers.checks.cases import SEQ_SHAPES, CELL_SHAPES, cell_params, randn, ref_module, rng
+from rnn_helpers.checks.registry import Check
 
 PARAMS = ("W_ih", "W_hh", "b_ih", "b_hh")
 

@@ -11,7 +11,7 @@ import torch
 
 from rnn_helpers import char_model, sampling, text
 from rnn_helpers.datasets.names import load_names, split_names
-from rnn_helpers.torch_training import fit
+from rnn_helpers.applications.torch_training import fit
 
 BOUNDARY = "."
 

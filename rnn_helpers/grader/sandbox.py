@@ -104,7 +104,7 @@ def sandbox_available() -> tuple[bool, str]:
         return False, f"the grading sandbox needs Linux namespaces (this is {sys.platform}); pass --unsafe"
     if os.geteuid() != 0:
         return False, NEEDS_ROOT
-    probe = ("import ctypes,os,sys;from rnn_helpers.grading import sandbox as s;"
+    probe = ("import ctypes,os,sys;from rnn_helpers.grader import sandbox as s;"
              "libc=s._libc();"
              "r=libc.unshare(s.CLONE_NEWNS|s.CLONE_NEWNET|s.CLONE_NEWPID|s.CLONE_NEWIPC);"
              "sys.exit(0 if r==0 else ctypes.get_errno())")
@@ -149,7 +149,7 @@ def executor_config(limits: Limits | None, workdir: str | os.PathLike):
     """
     from traitlets.config import Config
 
-    from rnn_helpers.grading.stripped import build_stripped
+    from rnn_helpers.grader.stripped import build_stripped
 
     limits = limits or Limits()
     workdir = Path(workdir).resolve()
@@ -160,7 +160,7 @@ def executor_config(limits: Limits | None, workdir: str | os.PathLike):
     spec_path.write_text(json.dumps(sandbox_spec(limits, stripped_root), indent=1))
 
     c = Config()
-    km = "rnn_helpers.grading.sandbox.SandboxKernelManager"
+    km = "rnn_helpers.grader.sandbox.SandboxKernelManager"
     c.SandboxKernelManager.spec_file = str(spec_path)
     # nbgrader: Execute passes kernel_manager_class as a constructor argument (config loses), so the
     # autograde chain gets our subclass of Execute in its place.
@@ -220,7 +220,7 @@ def _jupyter_classes() -> dict:
             return await super()._async_pre_start_kernel(**kw)
 
         async def _async_launch_kernel(self, kernel_cmd, **kw):
-            from rnn_helpers.grading.preprocessors import quiet_kernel_stdio
+            from rnn_helpers.grader.preprocessors import quiet_kernel_stdio
 
             # the kernel's own streams (its log, the launcher's messages, a fork bomb's children writing to
             # fd 2) stay off the grader's terminal; the notebook's outputs travel as kernel messages
@@ -228,7 +228,7 @@ def _jupyter_classes() -> dict:
 
         def format_kernel_cmd(self, extra_arguments=None):
             # -I: the launcher runs as root in the notebook's directory; nothing there may shadow a module
-            return [sys.executable, "-I", "-m", "rnn_helpers.grading.sandbox", self.spec_file,
+            return [sys.executable, "-I", "-m", "rnn_helpers.grader.sandbox", self.spec_file,
                     str(self._sandbox_scratch), self.connection_file, "--", *(extra_arguments or [])]
 
         async def _async_cleanup_resources(self, restart: bool = False) -> None:
@@ -502,7 +502,7 @@ def launch(spec_file: str, scratch: str, connection_file: str, extra: list[str])
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m rnn_helpers.grading.sandbox SPEC SCRATCH CONNECTION_FILE [-- EXTRA...]``."""
+    """``python -m rnn_helpers.grader.sandbox SPEC SCRATCH CONNECTION_FILE [-- EXTRA...]``."""
     argv = list(sys.argv[1:] if argv is None else argv)
     extra: list[str] = []
     if "--" in argv:

@@ -35,16 +35,16 @@ def _timed(results: dict, key: str, fn, *args):
 
 
 def run_names(s: dict, seed: int) -> dict:
-    from rnn_helpers.applications import names_lm
+    from rnn_helpers.applications import names_language_model
 
-    vocab, train, val = names_lm.prepare(s["kind"], s["val_fraction"], seed=seed)
-    tx, ty = names_lm.to_tensors(train, vocab)
-    vx, vy = names_lm.to_tensors(val, vocab)
-    out = {"bigram": names_lm.bigram_nll(train, val, vocab)}
+    vocab, train, val = names_language_model.prepare(s["kind"], s["val_fraction"], seed=seed)
+    tx, ty = names_language_model.to_tensors(train, vocab)
+    vx, vy = names_language_model.to_tensors(val, vocab)
+    out = {"bigram": names_language_model.bigram_nll(train, val, vocab)}
     for cell in s["cells"]:
-        model, _ = names_lm.train_model(cell, vocab, tx, ty, vx, vy, steps=s["steps"], batch=s["batch"],
+        model, _ = names_language_model.train_model(cell, vocab, tx, ty, vx, vy, steps=s["steps"], batch=s["batch"],
                                         embed=s["embed"], hidden=s["hidden"], lr=s["lr"], seed=seed)
-        out[cell] = names_lm.nll(model, vx, vy)
+        out[cell] = names_language_model.nll(model, vx, vy)
     best = min(out[c] for c in s["cells"])
     out["gain_over_bigram"] = out["bigram"] - best
     out["target_met"] = bool(out["gain_over_bigram"] >= NAMES_MARGIN)
@@ -52,7 +52,7 @@ def run_names(s: dict, seed: int) -> dict:
 
 
 def run_sentiment(s: dict, seed: int) -> dict:
-    from rnn_helpers.applications import sentiment
+    from rnn_helpers.applications import negation_sentiment as sentiment
 
     splits = sentiment.make_splits(s["n_train"], s["n_test"], s["n_pairs"], seed=seed)
     out = {"n_test": int(splits["test"][0].shape[0]), "n_pairs": int(splits["pair_first"][0].shape[0])}
@@ -65,7 +65,7 @@ def run_sentiment(s: dict, seed: int) -> dict:
 
 
 def run_adding(s: dict, seed: int) -> dict:
-    from rnn_helpers.applications import adding
+    from rnn_helpers.applications import adding_benchmark as adding
 
     out = {"trivial_mse": adding.TRIVIAL_MSE}
     for T in s["lags"]:
@@ -84,7 +84,7 @@ def run_adding(s: dict, seed: int) -> dict:
 def run_forecast(s: dict, seed: int) -> dict:
     import numpy as np
 
-    from rnn_helpers.applications import forecast
+    from rnn_helpers.applications import sunspots_forecast as forecast
 
     splits = forecast.make_splits(s["window"], s["n_test"], s["n_val"])
     out = forecast.baseline_maes(splits)
@@ -98,7 +98,7 @@ def run_forecast(s: dict, seed: int) -> dict:
 
 
 def run_childrens_book(s: dict, seed: int) -> dict:
-    from rnn_helpers.applications import childrens_book as cb
+    from rnn_helpers.applications import childrens_book_walkthrough as cb
 
     _, hist = cb.train_model(hidden=s["hidden"], steps=s["steps"], batch=s["batch"],
                              chunk_sentences=s["chunk_sentences"], lr=s["lr"], seed=seed)
@@ -169,7 +169,7 @@ def run(args: argparse.Namespace) -> int:
         print("rnn-course applications: nothing to do (use --report)", file=sys.stderr)
         return 2
     from rnn_helpers.applications import settings as settings_module
-    from rnn_helpers.torch_training import configure_torch
+    from rnn_helpers.applications.torch_training import configure_torch
 
     settings = settings_module.QUICK if args.quick else settings_module.REPORT
     tasks = list(TASKS) if not args.only else [t.strip() for t in args.only.split(",")]

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnn_helpers.grading.checks_common import CELL_SHAPES, SEQ_SHAPES, cell_params, exact_compare, randn, ref_module, rng
-from rnn_helpers.grading.registry import Check
+from rnn_helpers.checks.cases import CELL_SHAPES, SEQ_SHAPES, cell_params, exact_compare, randn, ref_module, rng
+from rnn_helpers.checks.registry import Check
 
 
 def _cell_cases():

@@ -11,9 +11,9 @@ import importlib
 import sys
 
 SUBCOMMANDS = {
-    "grade": ("rnn_helpers.grading.command", "autograde a folder or zip of submissions into grades.csv and feedback"),
-    "release": ("rnn_helpers.grading.release", "regenerate exercises/ from solutions/ with nbgrader"),
-    "applications": ("rnn_helpers.applications.report", "retrain chapter 06's models and report them beside their baselines"),
+    "grade": ("rnn_helpers.grader.command", "autograde a folder or zip of submissions into grades.csv and feedback"),
+    "release": ("rnn_helpers.grader.release", "regenerate exercises/ from solutions/ with nbgrader"),
+    "applications": ("rnn_helpers.applications.results_report", "retrain chapter 06's models and report them beside their baselines"),
 }
 
 

@@ -103,7 +103,7 @@ class GradeRun:
 
 def _sandbox_module():
     try:
-        return importlib.import_module("rnn_helpers.grading.sandbox")
+        return importlib.import_module("rnn_helpers.grader.sandbox")
     except ImportError:
         return None
 
@@ -112,7 +112,7 @@ def sandbox_status() -> tuple[bool, str]:
     """(available, reason) of SANDBOX's kernel sandbox."""
     module = _sandbox_module()
     if module is None:
-        return False, "the grading sandbox (rnn_helpers.grading.sandbox) is not installed"
+        return False, "the grading sandbox (rnn_helpers.grader.sandbox) is not installed"
     try:
         ok, reason = module.sandbox_available()
     except Exception as exc:  # a broken probe means no sandbox, not a crash
@@ -135,14 +135,14 @@ def grade(assignment: str, submissions: pathlib.Path, out: pathlib.Path, *, sour
 
     Raises :class:`InvocationError` (before writing anything) for a wrong invocation.
     """
-    from . import feedback, gradebook, report
+    from . import feedback, gradebook, grades_csv
     from .submissions import collect, extract_zip
 
     submissions = pathlib.Path(submissions)
     out = pathlib.Path(out)
     source_root = pathlib.Path(source_root)
     if checks_provider is None:
-        from .registry import checks_for as checks_provider
+        from rnn_helpers.checks.registry import checks_for as checks_provider
     expected_sources = gradebook.source_notebooks(source_root, assignment)
     if not expected_sources:
         raise InvocationError(f"no source notebook solutions/{assignment}/*.ipynb under {source_root}")
@@ -200,7 +200,7 @@ def grade(assignment: str, submissions: pathlib.Path, out: pathlib.Path, *, sour
             for nb in res.notebooks:
                 feedback.write(out / "feedback" / res.student_id / assignment / f"{nb.notebook}.html", res, nb,
                                released.get(nb.notebook))
-        report.write_csv(out / "grades.csv", results, layout)
+        grades_csv.write_csv(out / "grades.csv", results, layout)
         if db_url is None:
             shutil.copyfile(work / "course" / "gradebook.db", out / "gradebook.db")
         why = sandbox_reason if not sandboxed else "the sandbox works here, but --unsafe was given"

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnn_helpers.grading.checks_common import exact_compare, randn, rng
-from rnn_helpers.grading.registry import Check
+from rnn_helpers.checks.cases import exact_compare, randn, rng
+from rnn_helpers.checks.registry import Check
 
 TEXTS = ["hello world", "a", "abracadabra", "Doug saw Jane. Jane saw Spot.", "zzz yy x"]
 

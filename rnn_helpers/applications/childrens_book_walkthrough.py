@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from rnn_helpers.datasets.childrens_book import VOCAB, encode_words, make_sentences, tokenize
-from rnn_helpers.torch_training import fit
+from rnn_helpers.applications.torch_training import fit
 
 FLOOR_NATS = (math.log(3) + math.log(2)) / 4  # the best any model can do
 BIGRAM_NATS = (2 * math.log(3) + 2 * math.log(2)) / 4  # the best a model without memory can do

@@ -9,9 +9,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from rnn_helpers.classifiers import BagOfWordsClassifier, RecurrentClassifier
+from rnn_helpers.applications.classifiers import BagOfWordsClassifier, RecurrentClassifier
 from rnn_helpers.datasets.sentiment import VOCAB, encode_reviews, make_order_pairs, make_reviews
-from rnn_helpers.torch_training import fit
+from rnn_helpers.applications.torch_training import fit
 
 
 def make_splits(n_train: int, n_test: int, n_pairs: int, *, seed: int = 0) -> dict:

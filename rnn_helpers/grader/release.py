@@ -22,7 +22,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from rnn_helpers.grading.registry import ASSIGNMENTS
+from rnn_helpers.checks.registry import ASSIGNMENTS
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

@@ -13,10 +13,10 @@ import copy
 import numpy as np
 import torch
 
-from rnn_helpers.classifiers import SequenceRegressor
+from rnn_helpers.applications.classifiers import SequenceRegressor
 from rnn_helpers.datasets.series import load_sunspots
 from rnn_helpers.forecasting import make_windows, persistence_forecast, seasonal_naive_forecast
-from rnn_helpers.torch_training import fit
+from rnn_helpers.applications.torch_training import fit
 
 SEASON = 11  # years: the solar cycle
 
@@ -40,7 +40,7 @@ def train_model(splits: dict, *, steps: int, hidden: int, lr: float, cell: str =
     windows every ``steps // 20`` steps; the state with the lowest validation MAE is kept (early stopping).
 
     Returns (predict function, history): ``predict(X (N, window)) -> (N,)`` in sunspot units, with the kept
-    state; history as :func:`rnn_helpers.torch_training.fit` gives it (``"eval"``: validation MAE), plus
+    state; history as :func:`rnn_helpers.applications.torch_training.fit` gives it (``"eval"``: validation MAE), plus
     ``"best_step"``, the step whose state was kept. The test windows are not looked at.
     """
     torch.manual_seed(seed)

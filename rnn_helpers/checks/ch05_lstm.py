@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnn_helpers.grading.checks_common import CELL_SHAPES, SEQ_SHAPES, cell_params, randn, ref_module, rng, sigmoid
-from rnn_helpers.grading.registry import Check
+from rnn_helpers.checks.cases import CELL_SHAPES, SEQ_SHAPES, cell_params, randn, ref_module, rng, sigmoid
+from rnn_helpers.checks.registry import Check
 
 PARAMS = ("W_ih", "W_hh", "b_ih", "b_hh")
 GATES = "ifgo"

@@ -17,7 +17,7 @@ import stat
 import zipfile
 from dataclasses import dataclass, field
 
-from .registry import ASSIGNMENTS as _ASSIGNMENTS
+from rnn_helpers.checks.registry import ASSIGNMENTS as _ASSIGNMENTS
 
 MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024  # a notebook's *code* (outputs cleared) is a few MB at most; more is junk
 MAX_RAW_NOTEBOOK_BYTES = 100 * 1024 * 1024  # as submitted, saved outputs included (cleared before grading); parsing

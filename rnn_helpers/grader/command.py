@@ -67,7 +67,7 @@ def give_to_sudo_user(out: pathlib.Path) -> None:
 
 
 def _run(args) -> int:
-    from .registry import ASSIGNMENTS
+    from rnn_helpers.checks.registry import ASSIGNMENTS
     from .submissions import InvocationError
 
     if args.assignment not in ASSIGNMENTS:
@@ -75,7 +75,7 @@ def _run(args) -> int:
     root = source_root(args.source_root)
     if root is None:
         raise InvocationError("cannot find the course's solutions/ folder (run from the course repository)")
-    from . import report
+    from . import grades_csv
     from .pipeline import grade
 
     def echo(line: str) -> None:
@@ -84,6 +84,6 @@ def _run(args) -> int:
     result = grade(args.assignment, args.submissions, args.out, source_root=root, db_url=args.db,
                    unsafe=args.unsafe, echo=echo)
     give_to_sudo_user(result.out)
-    print(report.summary(result.students, sandboxed=result.sandboxed, sandbox_reason=result.sandbox_reason))
+    print(grades_csv.summary(result.students, sandboxed=result.sandboxed, sandbox_reason=result.sandbox_reason))
     print(f"wrote {result.out / 'grades.csv'} and {result.out / 'feedback'}")
     return 0

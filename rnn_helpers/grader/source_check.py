@@ -40,7 +40,7 @@ import re
 REFERENCE_MODULES = (
     "simple_rnn", "gru", "lstm", "deep_rnn", "gradcheck", "training", "initialization", "output_layer",
     "embedding", "encoding", "param_count", "gradient_flow", "torch_bridge", "text", "sampling",
-    "forecasting", "char_model", "classifiers", "torch_training",
+    "forecasting", "char_model", "applications",
 )
 
 TORCH_RECURRENT = {
@@ -196,7 +196,7 @@ def reference_modules() -> frozenset[str]:
     """
     names = set(REFERENCE_MODULES)
     try:
-        from rnn_helpers.grading.stripped import stripped_modules
+        from rnn_helpers.grader.stripped import stripped_modules
 
         names |= {m.split(".")[1] for m in stripped_modules() if m.count(".") >= 1 and ".grading" not in m}
     except Exception:  # noqa: BLE001 - a broken checks module must not stop the scan; the static list stays
@@ -236,8 +236,8 @@ class _Scanner(ast.NodeVisitor):
         if ref:
             self.add(f"calls the reference: {ref}")
         parts = dotted.split(".")
-        if parts[:2] == ["rnn_helpers", "grading"]:
-            self.add("reaches into the grading helpers (rnn_helpers.grading) from a solution cell")
+        if parts[:2] in (["rnn_helpers", "grader"], ["rnn_helpers", "checks"]):
+            self.add(f"reaches into the grading helpers ({'.'.join(parts[:2])}) from a solution cell")
         if parts[0] == "torch" and self.from_scratch:
             last_hits = [p for p in parts[1:] if p in TORCH_RECURRENT]
             if last_hits or (len(parts) == 2 and parts[1] in TORCH_RECURRENT_FUNCS) or parts[1:3] == ["ops", "aten"]:

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import torch
 
-from rnn_helpers.classifiers import SequenceRegressor
+from rnn_helpers.applications.classifiers import SequenceRegressor
 from rnn_helpers.datasets.adding import TRIVIAL_MSE, adding_problem
-from rnn_helpers.torch_training import fit
+from rnn_helpers.applications.torch_training import fit
 
 __all__ = ["TRIVIAL_MSE", "train_model", "test_mse"]
 

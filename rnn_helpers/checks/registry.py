@@ -1,7 +1,7 @@
 """The check registry: for each graded function, the seeded cases and where its reference lives.
 
 A *check* is what one hidden test records and the grader compares. It is declared in
-``rnn_helpers/grading/checks_<assignment>.py`` (e.g. ``checks_02_simple_rnn.py``) as::
+``rnn_helpers/checks/ch<assignment>.py`` (e.g. ``checks_02_simple_rnn.py``) as::
 
     CHECKS = [
         Check("rnn_cell_forward", cases=_cell_cases, reference="rnn_helpers.simple_rnn:rnn_cell_forward"),
@@ -56,7 +56,7 @@ def checks_for(assignment: str) -> dict[str, Check]:
     """The checks of one assignment, by name. Raises ``KeyError`` for an unknown assignment."""
     if assignment not in ASSIGNMENTS:
         raise KeyError(f"unknown assignment {assignment!r}; expected one of {', '.join(ASSIGNMENTS)}")
-    module = importlib.import_module(f"rnn_helpers.grading.checks_{assignment}")
+    module = importlib.import_module(f"rnn_helpers.checks.ch{assignment}")
     return {c.name: c for c in module.CHECKS}
 
 
@@ -65,7 +65,7 @@ def record_check(assignment: str, check: str, fn: Callable, *, rtol: float = 1e-
 
     ``rtol`` and ``atol`` are read by the grader from the trusted cell source; here they only document.
     """
-    from rnn_helpers.grading.records import emit, run_cases
+    from rnn_helpers.checks.records import emit, run_cases
 
     c = checks_for(assignment)[check]
     emit(assignment, check, run_cases(fn, c.cases(), c.call))

@@ -1,7 +1,7 @@
 """A build of ``rnn_helpers`` without the reference implementations, for the grading kernel.
 
 In the sandboxed kernel, ``rnn_helpers`` must keep what a student legitimately uses (data sets, figures,
-``grading.records``, ``grading.registry`` and the cases of ``grading.checks_*``) but not the modules that
+the kernel-side package ``rnn_helpers.checks``: records, registry and cases) but not the modules that
 hold the reference implementations of graded functions: delegation then cannot work, whatever route it
 takes (import, alias, ``importlib``, a path on disk). Each removed module is replaced by a stub that
 raises, when imported::
@@ -18,8 +18,7 @@ Which modules are removed (:func:`stripped_modules`):
    reference, e.g. a helper that re-implements ``rnn_cell_forward``);
 4. any module that imports a stripped module at import time (it could not import anyway; the stub
    says why), repeated until nothing changes;
-5. the grader's own modules in ``rnn_helpers.grading`` (everything but ``records``, ``registry`` and
-   ``checks_*``): the kernel has no use for them.
+5. the grader side, ``rnn_helpers.grader``, whole: the kernel has no use for it.
 
 Nothing compiled is copied (no ``__pycache__``, no ``.pyc``): bytecode of a stripped module would bring
 the reference back.
@@ -33,7 +32,8 @@ from pathlib import Path
 
 PACKAGE = "rnn_helpers"
 BASELINE = ("rnn_helpers.simple_rnn", "rnn_helpers.gru", "rnn_helpers.lstm", "rnn_helpers.deep_rnn")
-GRADING_KEPT = ("rnn_helpers.grading", "rnn_helpers.grading.records", "rnn_helpers.grading.registry")
+KERNEL_SIDE = "rnn_helpers.checks"  # what the hidden tests import: kept whole
+GRADER_SIDE = "rnn_helpers.grader"  # never runs in the kernel: stubbed whole
 STUB_MESSAGE = "{module} is not available while grading: implement the function yourself"
 
 
@@ -61,11 +61,11 @@ def _module_files(root: Path) -> dict[str, Path]:
 
 def graded_references() -> dict[str, set[str]]:
     """``{module: {function, ...}}`` named by the checks of every assignment that has a checks module."""
-    from rnn_helpers.grading import registry
+    from rnn_helpers.checks import registry
 
     refs: dict[str, set[str]] = {}
     for assignment in registry.ASSIGNMENTS:
-        if importlib.util.find_spec(f"rnn_helpers.grading.checks_{assignment}") is None:
+        if importlib.util.find_spec(f"rnn_helpers.checks.ch{assignment}") is None:
             continue
         for check in registry.checks_for(assignment).values():
             module, _, name = check.reference.partition(":")
@@ -121,9 +121,9 @@ def stripped_modules(root: Path | None = None) -> dict[str, str]:
     graded_names = set().union(*refs.values()) if refs else set()
     trees = {m: ast.parse(p.read_text(encoding="utf-8")) for m, p in files.items()}
     for module, tree in trees.items():
-        if module in why or module in GRADING_KEPT or module.startswith("rnn_helpers.grading.checks_"):
+        if module in why or _covered(module, {KERNEL_SIDE}):
             continue
-        if module.startswith("rnn_helpers.grading."):
+        if _covered(module, {GRADER_SIDE}):
             why[module] = "grader-side module"
             continue
         copies = sorted(_defined_functions(tree) & graded_names)
