@@ -71,6 +71,38 @@ def source_notebooks(source_root: pathlib.Path, assignment: str) -> list[pathlib
     return sorted(p for p in folder.glob("*.ipynb") if p.is_file())
 
 
+def check_database(db_url: str) -> None:
+    """Connect once to a ``--db`` server database (nothing is created or changed in it): an unusable URL, a server
+    that cannot be reached or a missing driver is a wrong invocation, said in one line without the password.
+    SQLite URLs are not probed (connecting would create the file); they fail, as before, when opened."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    from .submissions import InvocationError
+
+    try:
+        url = make_url(db_url)
+    except Exception:
+        raise InvocationError("--db is not a database URL (e.g. postgresql://USER:PASSWORD@HOST:PORT/DATABASE)") \
+            from None
+    if url.get_backend_name() == "sqlite":
+        return
+    shown = url.render_as_string(hide_password=True)
+    try:
+        engine = create_engine(url)
+        try:
+            with engine.connect():
+                pass
+        finally:
+            engine.dispose()
+    except Exception as exc:  # a missing driver, a refused connection, a wrong password, no such database
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+        reason = reason[0] if reason else type(exc).__name__
+        if url.password:
+            reason = reason.replace(str(url.password), "***")
+        raise InvocationError(f"cannot open the gradebook database {shown}: {reason[:300]}") from None
+
+
 def create_course(work: pathlib.Path, source_root: pathlib.Path, assignment: str, db_url: str | None) -> Course:
     """Copy the assignment's source notebooks into ``work/source`` and generate it into the gradebook."""
     ensure_tools_on_path()
@@ -82,8 +114,31 @@ def create_course(work: pathlib.Path, source_root: pathlib.Path, assignment: str
     src.mkdir(parents=True, exist_ok=True)
     for nb in source_notebooks(source_root, assignment):
         shutil.copyfile(nb, src / nb.name)  # notebooks only: nothing else of solutions/ reaches a student
+    _ensure_course_row(course)
     _generate(course)
     return course
+
+
+def _ensure_course_row(course: Course) -> None:
+    """Give the gradebook the ``course`` row that nbgrader's own tools' assignments point to.
+
+    nbgrader's converters, ``nbgrader export`` and the formgrader open the gradebook with the course directory's
+    ``course_id``, ``""`` by default, for which ``Gradebook.check_course`` creates no row; the assignment they
+    write then names a course that does not exist. SQLite does not enforce foreign keys, so this goes unnoticed
+    there; PostgreSQL refuses the assignment (``assignment_course_id_fkey``). For such databases the row is
+    created first. SQLite gradebooks are left exactly as nbgrader makes them.
+    """
+    from sqlalchemy.engine import make_url
+
+    if make_url(course.db_url).get_backend_name() == "sqlite":
+        return
+    from nbgrader.api import Course as CourseRow, Gradebook
+
+    course_id = course.coursedir().course_id
+    with Gradebook(course.db_url) as gb:
+        if gb.db.get(CourseRow, course_id) is None:
+            gb.db.add(CourseRow(id=course_id))
+            gb.db.commit()
 
 
 def _generate(course: Course) -> None:

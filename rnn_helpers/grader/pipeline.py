@@ -158,6 +158,8 @@ def grade(assignment: str, submissions: pathlib.Path, out: pathlib.Path, *, sour
             "; run as root where the sandbox works, or pass --unsafe to grade without it"
         raise InvocationError(f"cannot sandbox the students' code: {sandbox_reason}{advice}")
     limits = limits or default_limits()
+    if db_url is not None:
+        gradebook.check_database(db_url)
 
     work = pathlib.Path(tempfile.mkdtemp(prefix="rnn-course-grade-"))
     os.chmod(work, 0o700)
