@@ -345,3 +345,46 @@ def gru_backward(dh, cache):
         "b_ih": db_ih,
         "b_hh": db_hh,
     }
+
+
+# ---------------------------------------------------------------- sequence, readable (chapter 4 prints it)
+
+
+def _step_cache(cache, t):
+    """The cache :func:`gru_cell_forward` would have returned at step ``t``, read from :func:`gru_forward`'s."""
+    return {"x_t": cache["xs"][t], "h_prev": cache["hs"][t], "W_ih": cache["W_ih"], "W_hh": cache["W_hh"],
+            "r": cache["rz"][0, t], "z": cache["rz"][1, t], "n": cache["n"][t], "hn": cache["hn"][t],
+            "variant": cache["variant"]}
+
+
+def gru_backward_loop(dh, cache):
+    r"""Backpropagation through time for :func:`gru_forward`, as one loop over :func:`gru_cell_backward`.
+
+    The readable twin of :func:`gru_backward` (same inputs, same outputs, tested equal): every derivative is
+    written once, in the step backward. Going back from t = T to 1, the total gradient on h_t is the upstream
+    ``dh[:, t]`` plus what step t+1 sent back to its h_prev; the step backward turns it into gradients on x_t,
+    h_{t-1} and the parameters, and the parameter gradients add up over time because every step uses the same
+    weights. The last h_prev gradient, at t = 1, is the gradient on h_0.
+
+    Inputs:
+    - dh: upstream gradients on every hidden state, ``(B, T, H)``
+    - cache: from :func:`gru_forward` (either variant)
+
+    Returns a dict: ``x`` ``(B, T, D)``, ``h0`` ``(B, H)``, ``W_ih`` ``(3*H, D)``, ``W_hh`` ``(3*H, H)``,
+    ``b_ih`` ``(3*H,)``, ``b_hh`` ``(3*H,)``.
+    """
+    T, B, D = cache["xs"].shape
+    H = cache["hs"].shape[2]
+    dt = cache["hs"].dtype
+    dh = check_upstream("dh", dh, (B, T, H), ("B", "T", "H"), dt)
+    dx = np.empty((B, T, D), dtype=dt)
+    dparams = {"W_ih": np.zeros((3 * H, D), dtype=dt), "W_hh": np.zeros((3 * H, H), dtype=dt),
+               "b_ih": np.zeros(3 * H, dtype=dt), "b_hh": np.zeros(3 * H, dtype=dt)}
+    dh_from_next = np.zeros((B, H), dtype=dt)        # gradient reaching h_t through step t+1 (none at t = T)
+    for t in reversed(range(T)):
+        step = gru_cell_backward(dh[:, t] + dh_from_next, _step_cache(cache, t))
+        dx[:, t] = step["x_t"]
+        dh_from_next = step["h_prev"]
+        for name in dparams:
+            dparams[name] += step[name]              # shared weights: the steps' gradients add up
+    return {"x": dx, "h0": dh_from_next, **dparams}

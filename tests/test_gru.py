@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from rnn_helpers.gradcheck import numerical_gradient, rel_error
-from rnn_helpers.gru import gru_backward, gru_cell_backward, gru_cell_forward, gru_forward
+from rnn_helpers.gru import gru_backward, gru_backward_loop, gru_cell_backward, gru_cell_forward, gru_forward
 from rnn_helpers.initialization import init_params
 from rnn_helpers.torch_bridge import module_from_params
 
@@ -201,3 +201,37 @@ def test_unknown_variant_is_refused():
     x, h0, p, _ = make_case(1, 2, 1, 1, seed=0)
     with pytest.raises(ValueError, match="variant is 'cho'"):
         gru_forward(x, h0, **p, variant="cho")
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("shape", SHAPES)
+def test_readable_backward_loop_equals_fast_backward(shape, variant):
+    """gru_backward_loop (the loop over gru_cell_backward that chapter 4 prints) and the fused gru_backward
+    compute the same gradients, key for key, to rounding error in float64."""
+    x, h0, p, dh = make_case(*shape, seed=300 + sum(shape))
+    _, cache = gru_forward(x, h0, **p, variant=variant)
+    fast, loop = gru_backward(dh, cache), gru_backward_loop(dh, cache)
+    assert list(loop) == list(fast)
+    for name in fast:
+        assert loop[name].shape == fast[name].shape and loop[name].dtype == np.float64, name
+        assert rel_error(loop[name], fast[name]) < 1e-12, (name, rel_error(loop[name], fast[name]))
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("shape", [(1, 1, 1, 1), (2, 4, 3, 2)])
+def test_readable_backward_loop_numeric(shape, variant):
+    x, h0, p, dh = make_case(*shape, seed=400 + sum(shape))
+    args = {"x": x, "h0": h0, **p}
+    grads = gru_backward_loop(dh, gru_forward(**args, variant=variant)[1])
+    for name, arr in args.items():
+        num = numerical_gradient(lambda: gru_forward(**args, variant=variant)[0], arr, dh)
+        assert_numeric_close(grads[name], num, name)
+
+
+def test_readable_backward_loop_float32_and_bad_upstream():
+    x, h0, p, dh = make_case(2, 3, 2, 3, seed=6)
+    f32 = lambda a: a.astype(np.float32)  # noqa: E731
+    _, cache = gru_forward(f32(x), f32(h0), **{k: f32(v) for k, v in p.items()}, variant="reset_before")
+    assert all(g.dtype == np.float32 for g in gru_backward_loop(f32(dh), cache).values())
+    with pytest.raises(ValueError, match="dh has shape"):
+        gru_backward_loop(dh[:, :2], cache)
