@@ -1,0 +1,165 @@
+"""The catalogue of typical mistakes (``rnn_helpers/grader/mistakes``): every mistake is caught, and says why.
+
+For every catalogued mistake of every assignment:
+
+- it is one change to the solution's function (within 3 consecutive lines), its code compiles, and its
+  book section is a heading of the book;
+- it is caught (``mistakes.caught.how_caught``): the visible test of its function fails with an assertion
+  message, or a hidden check fails on it and the explainer names it. A mistake that earns the cell's points
+  (``escapes``) or fails only with a generic message (``generic``) fails here.
+
+Known holes, where the visible tests and the hidden cases are too weak today, are listed in ``HOLES`` with the
+fix they need; they are ``xfail(strict=True)``, so each goes red the moment it is fixed (then delete its line).
+Also: every graded function has mistakes (at least 5 per function on average per assignment), and the harness
+itself passes the solutions (visible tests and hidden checks).
+
+In-process: the solution notebook's code cells are executed here, with one function replaced by the mistaken one.
+"""
+from __future__ import annotations
+
+import difflib
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from rnn_helpers.checks.registry import ASSIGNMENTS, checks_for
+from rnn_helpers.grader.explain import MistakeRunner, compare_case, recorded_outputs
+from rnn_helpers.grader.mistakes import catalogue
+from rnn_helpers.grader.mistakes.caught import NAMED, VISIBLE, how_caught
+
+ROOT = Path(__file__).resolve().parents[1]
+MIN_PER_FUNCTION = 4
+MIN_MEAN_PER_FUNCTION = 5
+MAX_CHANGED_LINES = 3  # one change: an edited line, or two adjacent lines swapped or rewritten together
+
+# (assignment, mistake id) -> why it escapes today and the fix it needs (in the solution's tests or the checks)
+HOLES = {
+    ("01_motivation", "bag_of_words.integer_dtype"):
+        "escapes: visible test compares values only and the hidden check's default comparison accepts int counts "
+        "for float64 ones; fix: assert counts.dtype == np.float64 in the visible test (or compare exactly)",
+    ("06_applications", "softmax_with_temperature.max_before_scaling"):
+        "generic: the visible test ends in a bare FloatingPointError and every hidden case passes (subtracting "
+        "max(logits) keeps exp finite for [500, 0, -500] at 0.5); fix: a hidden case [10, 0] at temperature 0.01 "
+        "(exp(990) overflows) and an assertion message around the visible overflow test",
+    ("06_applications", "train_step.no_zero_grad"):
+        "escapes: every visible call and hidden case calls train_step once on fresh gradients; fix: a hidden case "
+        "that calls train_step twice on the same model and optimizer and records the second call (and a visible "
+        "assert that two calls on the same batch give the second loss of a zeroed step)",
+}
+
+
+def _params():
+    out = []
+    for a in ASSIGNMENTS:
+        for mistake_id in catalogue(a):
+            why = HOLES.get((a, mistake_id))
+            marks = [pytest.mark.xfail(strict=True, reason=f"{mistake_id}: {why}")] if why else []
+            out.append(pytest.param(a, mistake_id, marks=marks, id=f"{a}:{mistake_id}"))
+    return out
+
+
+ALL = _params()
+
+
+@pytest.fixture(scope="module")
+def runner():
+    return MistakeRunner(ROOT / "solutions")
+
+
+def _book_anchors() -> dict[str, set[str]]:
+    """``{page.html: {heading anchors}}`` of book/*.md: docutils' id of each heading outside code fences."""
+    from docutils.nodes import make_id
+
+    anchors = {}
+    for page in sorted((ROOT / "book").glob("*.md")):
+        found, fence = set(), None
+        for line in page.read_text(encoding="utf-8").splitlines():
+            m = re.match(r"^(`{3,}|:{3,})", line)
+            if m:
+                fence = None if fence and line.strip() == fence else (fence or m.group(1))
+                continue
+            heading = re.match(r"^#{1,6} (.+?)\s*$", line)
+            if heading and fence is None:
+                found.add(make_id(heading.group(1)))
+        anchors[page.stem + ".html"] = found
+    return anchors
+
+
+def test_the_catalogue_is_grader_side_only():
+    """The grading kernel's build of the package stubs the catalogue and the explainer (the grader, whole)."""
+    import pkgutil
+
+    import rnn_helpers.grader.mistakes as package
+    from rnn_helpers.grader.stripped import GRADER_SIDE, stripped_modules
+
+    stripped = stripped_modules()
+    modules = ["rnn_helpers.grader.explain", package.__name__] + \
+        [f"{package.__name__}.{m.name}" for m in pkgutil.iter_modules(package.__path__)]
+    for module in modules:
+        assert any(module == s or module.startswith(s + ".") for s in stripped), f"{module} reaches the kernel"
+    assert GRADER_SIDE in stripped
+
+
+def test_known_holes_are_catalogued():
+    for (a, mistake_id) in HOLES:
+        assert mistake_id in catalogue(a), f"HOLES names {a}:{mistake_id}, which the catalogue does not have"
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_every_graded_function_has_mistakes(assignment, runner):
+    functions = runner.notebook(assignment).graded_functions()
+    counts = Counter(m.function for m in catalogue(assignment).values())
+    ungraded = set(counts) - set(functions)
+    assert not ungraded, f"mistakes of functions that are not graded: {ungraded}"
+    few = {f: counts.get(f, 0) for f in functions if counts.get(f, 0) < MIN_PER_FUNCTION}
+    assert not few, f"graded functions with fewer than {MIN_PER_FUNCTION} catalogued mistakes: {few}"
+    assert sum(counts.values()) >= MIN_MEAN_PER_FUNCTION * len(functions)
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_sections_are_headings_of_the_book(assignment):
+    anchors = _book_anchors()
+    for m in catalogue(assignment).values():
+        page, _, anchor = m.section.partition("#")
+        assert page in anchors, f"{m.id}: no book page {page}"
+        assert anchor in anchors[page], f"{m.id}: {page} has no heading with anchor #{anchor}"
+        assert m.says.strip().endswith(".") and len(m.says) < 300, f"{m.id}: one sentence to the student"
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_the_harness_passes_the_solution(assignment, runner):
+    """The solution passes its visible tests and every hidden check when run the way mistakes are run."""
+    nb = runner.notebook(assignment)
+    checks = checks_for(assignment)
+    ns, errors = nb.namespace()
+    assert not errors, f"solution cells raise: {errors}"
+    for function in nb.graded_functions():
+        assert nb.run_visible_test(function) is None, f"visible test of {function} fails on the solution"
+    for name, recorded in nb.recorded().items():
+        check, cases = checks[name], checks[name].cases()
+        got = recorded_outputs(eval(recorded.function, ns), check, cases)  # noqa: S307 - the notebook's expression
+        expected = runner.reference(assignment, check, cases)
+        for i, (g, e) in enumerate(zip(got, expected)):
+            assert compare_case(check, g, e, recorded.rtol, recorded.atol) is None, f"{name} case {i}"
+
+
+@pytest.mark.parametrize("assignment,mistake_id", [p.values for p in ALL])
+def test_mistake_is_one_change_that_compiles(assignment, mistake_id, runner):
+    nb = runner.notebook(assignment)
+    m = catalogue(assignment)[mistake_id]
+    solution, mistaken = nb.function_source(m.function), nb.mistaken_source(m)
+    compile(mistaken, m.id, "exec")
+    assert mistaken != solution
+    changed = [op for op in difflib.SequenceMatcher(None, solution.splitlines(), mistaken.splitlines()).get_opcodes()
+               if op[0] != "equal"]
+    first, last = changed[0][1], max(op[2] for op in changed)
+    assert last - first <= MAX_CHANGED_LINES, \
+        f"{m.id} changes lines {first + 1}..{last} of {m.function}: one change is at most {MAX_CHANGED_LINES} lines"
+
+
+@pytest.mark.parametrize("assignment,mistake_id", ALL)
+def test_mistake_is_caught(assignment, mistake_id, runner):
+    caught = how_caught(assignment, catalogue(assignment)[mistake_id], runner)
+    assert caught.how in (VISIBLE, NAMED), f"{mistake_id} {caught.how}: {caught.detail}"
