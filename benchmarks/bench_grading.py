@@ -5,7 +5,7 @@
 For each assignment it builds a class of ``--students`` honest submissions (the released notebook with the
 instructor's solutions filled in), then grades it with the grading pipeline, alternating sandboxed and
 unsafe runs ``--repeats`` times (interleaved, so machine load hits both alike), and reports the median
-wall time of each and their ratio. Target (issue 5): sandboxed / unsafe <= 1.20. Needs root.
+wall time of each and their ratio. Target: sandboxed / unsafe <= 1.20. Needs root.
 Prints a markdown table; with ``--write`` it replaces the "## Grading" section of benchmarks/README.md.
 """
 from __future__ import annotations
@@ -86,7 +86,7 @@ def main() -> int:
         "Grading time of the honest solutions with the kernel sandbox (`rnn-course grade`) against `--unsafe`",
         f"(no sandbox), measured side by side by `benchmarks/bench_grading.py`: {args.students} honest students per",
         f"assignment, the two modes interleaved, median of {args.repeats} runs each, whole pipeline (nbgrader",
-        "autograde, record verification, feedback). Target (issue 5): sandboxed / unsafe <= 1.20. Not a timed test.",
+        "autograde, record verification, feedback). Target: sandboxed / unsafe <= 1.20. Not a timed test.",
         "",
         "| assignment | sandboxed (s) | unsafe (s) | ratio sandboxed/unsafe |",
         "|---|---|---|---|",

@@ -9,6 +9,8 @@ argument, the shape it has and the shape it should have, e.g.::
 
 Sizes are read in a fixed order: B and D from the input (``x`` or ``x_t``), H from the hidden state
 (``h0`` or ``h_prev``); every parameter is then checked against them.
+
+Used in: every chapter (through the reference modules, which check their inputs with it).
 """
 from __future__ import annotations
 

@@ -9,6 +9,8 @@ next character given characters 0..t:
 
 Training minimises the mean cross-entropy of the logits against the inputs shifted by one,
 in nats per character.
+
+Used in: chapter 06 (applications); exercise 06 grades against it.
 """
 from __future__ import annotations
 

@@ -6,6 +6,8 @@ r"""Stacked (deep) simple RNNs: layer l reads the hidden states of layer l-1 as 
 This is ``torch.nn.RNN(D, H, num_layers=L, batch_first=True)`` (without dropout): layer 1 has ``W_ih (H, D)``,
 layers 2..L have ``W_ih (H, H)``; every layer has ``W_hh (H, H)``, ``b_ih (H,)``, ``b_hh (H,)``.
 Each layer adds T sequential steps of work per layer, which is the cost of depth.
+
+Used in: chapter 02 (simple RNN); exercise 02 grades against it.
 """
 from __future__ import annotations
 

@@ -1,6 +1,8 @@
 """Embedding lookup: integer token ids to rows of a learned matrix (the first layer of a character/word model).
 
     x[b, t] = W[idx[b, t]]      (equals ``torch.nn.Embedding`` / one_hot(idx) @ W)
+
+Used in: chapter 01 (motivation); exercise 01 grades against it.
 """
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Turning tokens into numbers: one-hot vectors, bag-of-words counts, and padding variable-length sequences."""
+"""Turning tokens into numbers: one-hot vectors, bag-of-words counts, and padding variable-length sequences.
+
+Used in: chapters 01 (motivation), 02 (simple RNN), 03 (BPTT), 06 (applications); exercise 01 grades against it.
+"""
 from __future__ import annotations
 
 import numpy as np

@@ -5,6 +5,8 @@ target. The baselines read only that window:
 
 - persistence: tomorrow equals today, y_hat = x_{t};
 - seasonal naive: the value one season ago repeats, y_hat = x_{t+1-season}.
+
+Used in: chapter 06 (applications); exercise 06 grades against it.
 """
 from __future__ import annotations
 

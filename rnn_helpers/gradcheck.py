@@ -7,6 +7,8 @@ each entry of ``x`` is approximated by
     (sum(f(x + eps e_i) * df) - sum(f(x - eps e_i) * df)) / (2 eps)
 
 whose error is O(eps**2) (a one-sided difference would be O(eps)).
+
+Used in: chapters 03 (BPTT), 04 (GRU), 05 (LSTM); exercises 03, 04, 05 grade against it.
 """
 from __future__ import annotations
 

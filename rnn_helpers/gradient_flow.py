@@ -6,6 +6,8 @@ For the simple tanh RNN, dh_s/dh_{s-1} = diag(1 - h_s^2) W_hh, so
 
 a product of T - t Jacobians: its norm tends to shrink (vanish) or grow (explode) geometrically with the
 distance T - t, at a rate set by the spectral radius of W_hh and the tanh derivatives (which are in (0, 1]).
+
+Used in: chapters 03 (BPTT), 04 (GRU), 05 (LSTM); exercise 03 grades against it.
 """
 from __future__ import annotations
 

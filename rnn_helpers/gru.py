@@ -28,6 +28,8 @@ does not implement: before the product as published by Cho et al. 2014 and used 
 in cuDNN and PyTorch. Which side z weighs is a relabelling (sigma(-a) = 1 - sigma(a): negate the z rows and
 biases to go from one to the other): Cho et al. 2014 and PyTorch let z weigh the old state, Chung et al. 2014
 and Ng let it weigh the candidate.
+
+Used in: chapters 04 (GRU), 05 (LSTM); exercise 04 grades against it.
 """
 from __future__ import annotations
 

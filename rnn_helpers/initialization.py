@@ -3,6 +3,8 @@
 torch.nn.RNN / GRU / LSTM draw every weight and bias from U(-k, k) with k = 1/sqrt(H). The parameter set has
 PyTorch's names and shapes, with G = 1 (rnn), 3 (gru: r, z, n), 4 (lstm: i, f, g, o) gate blocks:
 ``W_ih (G*H, D)``, ``W_hh (G*H, H)``, ``b_ih (G*H,)``, ``b_hh (G*H,)``.
+
+Used in: chapters 02 (simple RNN), 03 (BPTT), 04 (GRU), 05 (LSTM).
 """
 from __future__ import annotations
 

@@ -2,6 +2,8 @@ r"""Outputs on top of the hidden states: an affine map at every time step and so
 
     logits_t = h_t W^T + b                                  (B, T, V): scores over V classes at every step
     p_t = softmax(logits_t),  loss = -(1/N) sum_{b,t: mask} log p_t[targets_t]     (N = number of counted steps)
+
+Used in: chapters 02 (simple RNN), 03 (BPTT); exercise 02 grades against it.
 """
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Parameter counts: recurrent layers (torch's convention) against a feed-forward net on concatenated words."""
+"""Parameter counts: recurrent layers (torch's convention) against a feed-forward net on concatenated words.
+
+Used in: chapters 01 (motivation), 02 (simple RNN), 06 (applications); exercises 01, 02 grade against it.
+"""
 from __future__ import annotations
 
 from rnn_helpers._validate import gate_count

@@ -7,6 +7,8 @@ Dividing the logits by a temperature tau before the softmax,
 keeps the ranking of the characters but changes how peaked the distribution is: tau -> 0 puts
 all the mass on the largest logit (greedy decoding), tau = 1 is the model's own distribution, and
 tau -> infinity tends to the uniform distribution.
+
+Used in: chapter 06 (applications); exercise 06 grades against it.
 """
 from __future__ import annotations
 

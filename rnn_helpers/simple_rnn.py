@@ -12,6 +12,8 @@ Parameters (exactly :class:`torch.nn.RNN`'s, so a parameter set loads into it):
 
 Forward functions return ``(output, cache)``; backward functions take the upstream gradient and the cache and
 return a dict of gradients keyed by the forward function's argument names, each with that argument's shape.
+
+Used in: chapters 02 (simple RNN), 03 (BPTT), 04 (GRU); exercises 02, 03 grade against it.
 """
 from __future__ import annotations
 

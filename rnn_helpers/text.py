@@ -3,6 +3,8 @@
 A vocabulary is a plain sorted list of the distinct characters of a text, so that the id of a
 character is its position in that list. Sorting makes the ids reproducible: the same text always
 gives the same vocabulary, whatever order its characters first appear in.
+
+Used in: chapter 06 (applications); exercise 06 grades against it.
 """
 from __future__ import annotations
 

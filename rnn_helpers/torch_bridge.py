@@ -5,6 +5,8 @@ A parameter set is a dict of numpy arrays with PyTorch's names, shapes and gate 
 4 (lstm: i, f, g, o). torch calls them ``weight_ih_l0``, ``weight_hh_l0``, ``bias_ih_l0``, ``bias_hh_l0``
 on ``nn.RNN/GRU/LSTM`` (``_l1``, ... for deeper layers) and ``weight_ih``, ... on the ``*Cell`` modules.
 Sequence modules are built with ``batch_first=True`` (the course's ``(B, T, D)`` layout).
+
+Used in: chapters 02 (simple RNN), 04 (GRU), 05 (LSTM); exercise 02 grades against it.
 """
 from __future__ import annotations
 

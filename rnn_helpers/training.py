@@ -8,6 +8,8 @@ Clipping (Pascanu et al. 2013):
 Truncated BPTT: the sequence is cut into chunks of k steps; the hidden state is carried forward from one chunk to
 the next (the forward pass sees the whole past), but the gradient is stopped at chunk boundaries (each backward
 pass goes back at most k steps). It is what ``h = h.detach()`` between chunks does in torch.
+
+Used in: chapter 03 (BPTT); exercise 03 grades against it.
 """
 from __future__ import annotations
 

@@ -2,8 +2,8 @@
 
 For every assignment:
 
-- every ``record_check`` line of the solution notebook names a check of ``checks_<assignment>.py`` and every
-  check is recorded by exactly one line, inside a graded test cell's hidden-test block;
+- every ``record_check`` line of the solution notebook names a check of ``rnn_helpers/checks/ch<assignment>.py``
+  and every check is recorded by exactly one line, inside a graded test cell's hidden-test block;
 - each check's cases are deterministic, the reference runs on each of them, and the reference compared with
   itself after ``records.encode``/``decode`` is exact;
 - the solution notebook, executed (visible tests included), gives functions whose recorded outputs match the
@@ -12,9 +12,10 @@ For every assignment:
   test cell raise NotImplementedError and every case of every check record an error: they score 0;
 - a deliberately wrong output (reference + 1e-3, or an off-by-one for discrete outputs) is rejected.
 
-The comparison here is a local stand-in (``outputs_match``: recursive ``np.allclose`` with the stated
-tolerances, or the check's own ``compare``); the grader's comparison lives in the grading pipeline.
-The checks modules must not import reference modules at import time (the grading kernel lacks them).
+The comparison is the grader's own (``Check.compare_output``: the check's ``compare`` or
+``rnn_helpers.checks.compare.compare_values``), so what passes here is what earns points.
+The checks modules must not import reference modules (``grader/reference_modules.py``) to build their cases (the
+grading kernel lacks them).
 """
 from __future__ import annotations
 
@@ -31,16 +32,13 @@ import pytest
 
 from rnn_helpers.checks import records
 from rnn_helpers.checks.registry import ASSIGNMENTS, checks_for
+from rnn_helpers.grader.reference_modules import REFERENCE_MODULES
 
 ROOT = Path(__file__).resolve().parents[1]
 RECORD_RE = re.compile(r'record_check\(\s*"(?P<assignment>[^"]+)",\s*"(?P<check>[^"]+)",\s*(?P<fn>.+?),\s*'
                        r'rtol=(?P<rtol>[^,\s]+),\s*atol=(?P<atol>[^,\s)]+)\s*\)')
 HIDDEN_RE = re.compile(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS", re.S)
 SOLUTION_RE = re.compile(r"^(?P<indent>[ \t]*)### BEGIN SOLUTION.*?### END SOLUTION[^\n]*", re.S | re.M)
-# modules holding reference implementations of graded functions: absent from the grading kernel
-REFERENCE_MODULES = ["simple_rnn", "gru", "lstm", "deep_rnn", "gradcheck", "training", "initialization",
-                     "output_layer", "embedding", "encoding", "param_count", "gradient_flow", "torch_bridge",
-                     "text", "sampling", "forecasting", "char_model"]
 
 
 def notebook(assignment: str) -> dict:
@@ -94,38 +92,6 @@ def run_notebook(assignment: str, *, stubs: bool, tmp_path: Path) -> tuple[dict,
             if meta.get("grade"):
                 results[meta["grade_id"]] = error
     return ns, results
-
-
-def outputs_match(student, expected, rtol: float, atol: float, compare=None) -> str | None:
-    """None when ``student`` (decoded) matches ``expected`` within rtol/atol, else a reason."""
-    if compare is not None:
-        return compare(student, expected, rtol, atol)
-    if isinstance(student, records.CaseError):
-        return f"raised {student.message}"
-    if isinstance(expected, dict):
-        if not isinstance(student, dict) or set(student) != set(expected):
-            return f"keys {sorted(student) if isinstance(student, dict) else type(student)} != {sorted(expected)}"
-        for k in expected:
-            why = outputs_match(student[k], expected[k], rtol, atol)
-            if why:
-                return f"[{k!r}] {why}"
-        return None
-    if isinstance(expected, (list, tuple)) and not all(isinstance(v, (int, float)) for v in expected):
-        if not isinstance(student, (list, tuple)) or len(student) != len(expected):
-            return f"expected a sequence of {len(expected)}"
-        for i, (s, e) in enumerate(zip(student, expected)):
-            why = outputs_match(s, e, rtol, atol)
-            if why:
-                return f"[{i}] {why}"
-        return None
-    if isinstance(expected, str):
-        return None if student == expected else f"{student!r} != {expected!r}"
-    s, e = np.asarray(student), np.asarray(expected)
-    if s.shape != e.shape:
-        return f"shape {s.shape} != {e.shape}"
-    if s.dtype.kind not in "biuf" or not np.allclose(s, e, rtol=rtol, atol=atol):
-        return f"values differ (max abs diff {np.max(np.abs(s.astype(float) - e.astype(float))) if s.size else 0})"
-    return None
 
 
 def reference_outputs(check) -> list:
@@ -228,7 +194,7 @@ def test_reference_runs_and_roundtrips_exactly(assignment, name, reference_cache
     expected = reference_cache(assignment, name)
     again = reference_outputs(check)
     for e, a in zip(expected, again):
-        assert outputs_match(a, e, 0.0, 0.0, check.compare) is None
+        assert check.compare_output(a, e, 0.0, 0.0) is None
 
 
 @pytest.mark.parametrize("assignment,name", ALL_CHECKS)
@@ -236,7 +202,7 @@ def test_wrong_output_is_rejected(assignment, name, reference_cache):
     check = checks_for(assignment)[name]
     line = next(d for d in record_lines(assignment) if d["check"] == name)
     expected = reference_cache(assignment, name)
-    rejected = [outputs_match(perturb(e), e, line["rtol"], line["atol"], check.compare) is not None for e in expected]
+    rejected = [check.compare_output(perturb(e), e, line["rtol"], line["atol"]) is not None for e in expected]
     assert any(rejected), "no case notices an output that is off by 1e-3"
     assert sum(rejected) >= len(rejected) - 1, f"perturbed outputs accepted on {rejected.count(False)} cases"
 
@@ -253,7 +219,7 @@ def test_solution_scores_full_marks(assignment, solution_runs, reference_cache):
         expected = reference_cache(assignment, d["check"])
         assert len(got) == len(expected)
         for i, (g, e) in enumerate(zip(got, expected)):
-            why = outputs_match(g, e, d["rtol"], d["atol"], check.compare)
+            why = check.compare_output(g, e, d["rtol"], d["atol"])
             assert why is None, f"{d['check']} case {i}: {why}"
 
 
@@ -272,17 +238,19 @@ def test_checks_modules_import_no_reference_module():
     """Import every checks module and build every case with the reference modules blocked."""
     code = f"""
 import sys, importlib.abc
-BLOCKED = {{"rnn_helpers." + m for m in {REFERENCE_MODULES!r}}}
+BLOCKED = {REFERENCE_MODULES!r}
+def blocked(name):
+    return any(name == m or name.startswith(m + ".") for m in BLOCKED)
 class Block(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path, target=None):
-        if name in BLOCKED:
+        if blocked(name):
             raise ImportError("blocked reference module " + name)
 sys.meta_path.insert(0, Block())
 from rnn_helpers.checks.registry import ASSIGNMENTS, checks_for
 for a in ASSIGNMENTS:
     for c in checks_for(a).values():
         c.cases()
-leaked = sorted(m for m in sys.modules if m in BLOCKED)
+leaked = sorted(m for m in sys.modules if blocked(m))
 assert not leaked, leaked
 print("ok")
 """
@@ -333,5 +301,5 @@ def test_typical_mistakes_are_rejected(assignment, name, wrong, reference_cache)
     line = next(d for d in record_lines(assignment) if d["check"] == name)
     got = [records.decode(json.loads(json.dumps(o))) for o in records.run_cases(wrong, check.cases(), check.call)]
     expected = reference_cache(assignment, name)
-    failures = [outputs_match(g, e, line["rtol"], line["atol"], check.compare) for g, e in zip(got, expected)]
+    failures = [check.compare_output(g, e, line["rtol"], line["atol"]) for g, e in zip(got, expected)]
     assert any(failures), f"a typical mistake passes every case of {name}"

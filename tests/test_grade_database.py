@@ -35,11 +35,9 @@ pytestmark = pytest.mark.slow
 
 
 def _limits():
-    from dataclasses import replace
+    from rnn_helpers.grader.sandbox import Limits
 
-    from rnn_helpers.grader.pipeline import default_limits
-
-    return replace(default_limits(), cell_timeout=8, notebook_timeout=240)
+    return Limits(cell_timeout=8, notebook_timeout=240)
 
 
 @pytest.fixture(scope="module")
@@ -305,7 +303,8 @@ def test_a_sandboxed_kernel_cannot_reach_the_database(postgresql_server, tmp_pat
     import nbformat
     from nbclient import NotebookClient
 
-    from rnn_helpers.grader.sandbox import Limits, executor_config
+    from rnn_helpers.grader.sandbox import Limits
+    from rnn_helpers.grader.sandbox_kernel import executor_config
 
     url = postgresql_server.create_database()
     port = postgresql_server.port

@@ -28,11 +28,9 @@ CELL_TIMEOUT = 8  # short, so that the students who loop cost little; the honest
 
 
 def _limits():
-    from dataclasses import replace
+    from rnn_helpers.grader.sandbox import Limits
 
-    from rnn_helpers.grader.pipeline import default_limits
-
-    return replace(default_limits(), cell_timeout=CELL_TIMEOUT, notebook_timeout=240)
+    return Limits(cell_timeout=CELL_TIMEOUT, notebook_timeout=240)
 
 
 LIMITS = _limits()
@@ -102,14 +100,14 @@ def course(tmp_path_factory):
     put("deleted", _drop(right, "test_shout"))
     put("edited", _edit_test(fc.with_solutions(release, dict(fc.RIGHT, shout="def shout(w):\n    return w\n")),
                              "test_shout", "pass\n"))
-    # issue 5, class 5: relabelled metadata, a renamed grade_id, swapped cells, an answer cell labelled as a test
+    # edited test cells (THREAT_MODEL.md): relabelled metadata, renamed grade_id, swapped cells, answer cell as test
     put("relabelled", _relabel(right, {"test_scale": {"grade": False},
                                        "test_affine": {"points": 100, "locked": False},
                                        "test_shout": None}))
     put("moved", _relabel(_swap(right, "test_scale", "test_shout"), {"test_affine": {"grade_id": "test_bonus"}}))
     put("answer_as_test", _relabel(right, {"scale": {"grade": True, "solution": False, "locked": True,
                                                      "points": 5}}))
-    # issue 5, class 6: a timeout costs only its cell; a kernel that stops answering costs what had not run
+    # exhausting the grader (THREAT_MODEL.md): a timeout costs only its cell; a dead kernel costs what had not run
     put("loops", fc.with_solutions(release, dict(fc.RIGHT, affine="def affine(x, W, b):\n    while True:\n"
                                                                  "        pass\n")))
     put("hangs", fc.with_solutions(release, dict(fc.RIGHT, shout="import builtins\nbuiltins.isinstance = "

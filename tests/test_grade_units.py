@@ -3,7 +3,6 @@ and wrong invocations (which must exit non-zero with one line and write nothing)
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import pathlib
 import sys
@@ -17,8 +16,13 @@ FIXTURES = pathlib.Path(__file__).parent / "fixtures" / "grading"
 sys.path.insert(0, str(FIXTURES))
 import fixture_course as fc  # noqa: E402
 
-from rnn_helpers.grader import command, preprocessors as pp  # noqa: E402
-from rnn_helpers.checks.records import RECORD_MIME, encode, run_cases  # noqa: E402
+from rnn_helpers.grader import command  # noqa: E402
+from rnn_helpers.checks.compare import compare_values  # noqa: E402
+from rnn_helpers.checks.records import RECORD_MIME, run_cases  # noqa: E402
+from rnn_helpers.grader.grading_store import CellResult, GradingStore  # noqa: E402
+from rnn_helpers.grader.record_calls import DEFAULT_RTOL, TrustedSourceError, record_calls  # noqa: E402
+from rnn_helpers.grader.reference_cache import ReferenceCache  # noqa: E402
+from rnn_helpers.grader.verify_records import VerifyRecords  # noqa: E402
 from rnn_helpers.grader.submissions import InvocationError, collect, extract_zip  # noqa: E402
 
 TRUSTED = fc.TESTS["test_scale"]
@@ -30,16 +34,20 @@ def _record(fn, check="scale"):
     return {"output_type": "display_data", "metadata": {}, "data": {RECORD_MIME: payload, "text/plain": "rec"}}
 
 
-def _decide(outputs, *, trusted=TRUSTED, reply="ok", scanner=None, student_source="def scale(x, k): ..."):
+def _finds_nothing(source, *, from_scratch):
+    return []
+
+
+def _decide(outputs, *, trusted=TRUSTED, reply="ok", scanner=_finds_nothing, student_source="def scale(x, k): ..."):
     cell = from_dict({"cell_type": "code", "source": trusted, "outputs": outputs, "execution_count": 1,
                       "metadata": {"nbgrader": {"grade": True, "solution": False, "locked": True,
                                                 "grade_id": "test_scale", "points": 2}}})
     sol = from_dict({"cell_type": "code", "source": student_source, "outputs": [], "execution_count": 1,
                      "metadata": {"nbgrader": {"grade": False, "solution": True, "locked": False, "grade_id": "scale"}}})
     nb = from_dict({"cells": [sol, cell], "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
-    store = pp.GradingStore()
-    verify = pp.VerifyRecords(store, pp.ReferenceCache(fc.checks_provider), {"ps1": {"test_scale": trusted}},
-                              {"ps1": {"test_scale"}}, "ps1", scanner, cell_timeout=30, enabled=True)
+    store = GradingStore()
+    verify = VerifyRecords(store, ReferenceCache(fc.checks_provider), {"ps1": {"test_scale": trusted}},
+                           {"ps1": {"test_scale"}}, "ps1", scanner, cell_timeout=30, enabled=True)
     resources = {"nbgrader": {"student": "s", "notebook": "ps1"}, "rnn_course": {"reply_status": {1: reply}}}
     verify.preprocess(nb, resources)
     return store.cells[("s", "ps1")]["test_scale"], nb.cells[1]
@@ -124,11 +132,22 @@ def test_source_scanner_findings_zero_the_cell():
 
 
 def test_record_calls_reads_literal_arguments_and_refuses_others():
-    calls = pp.record_calls(fc.TESTS["test_affine"])
+    calls = record_calls(fc.TESTS["test_affine"])
     assert [(c.check, c.rtol, c.atol) for c in calls] == [("affine", 1e-6, 1e-8), ("affine_first_row", 1e-6, 1e-8)]
-    assert pp.record_calls("record_check('a', 'b', f)")[0].rtol == pp.DEFAULT_RTOL
-    with pytest.raises(pp.TrustedSourceError):
-        pp.record_calls("record_check('a', name, f, rtol=1e-7, atol=0)")
+    assert record_calls("record_check('a', 'b', f)")[0].rtol == DEFAULT_RTOL
+    with pytest.raises(TrustedSourceError):
+        record_calls("record_check('a', name, f, rtol=1e-7, atol=0)")
+
+
+def test_the_default_tolerances_are_record_checks_own():
+    """A call without rtol/atol is graded with the defaults its signature shows in the notebook."""
+    import inspect
+
+    from rnn_helpers.checks.registry import record_check
+
+    (call,) = record_calls("record_check('a', 'b', f)")
+    signature = inspect.signature(record_check).parameters
+    assert (call.rtol, call.atol) == (signature["rtol"].default, signature["atol"].default)
 
 
 @pytest.mark.parametrize("student, expected, fragment", [
@@ -143,7 +162,7 @@ def test_record_calls_reads_literal_arguments_and_refuses_others():
     (np.int64(7), 7, None),
 ])
 def test_compare_values(student, expected, fragment):
-    reason = pp.compare_values(student, expected, 1e-7, 1e-9)
+    reason = compare_values(student, expected, 1e-7, 1e-9)
     assert (reason is None) if fragment is None else (fragment in reason)
 
 
@@ -274,6 +293,41 @@ def test_the_not_root_refusal_gives_its_advice_once(tmp_path, monkeypatch):
     assert str(err.value).count("--unsafe") == 1, str(err.value)
 
 
+REPO = pathlib.Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize("module, flags", [
+    ("rnn_helpers.grader.source_check", ["--unsafe"]),
+    ("rnn_helpers.grader.source_check", []),
+    ("rnn_helpers.grader.sandbox", ["--unsafe"]),
+    ("rnn_helpers.grader.sandbox", []),
+    ("rnn_helpers.grader.sandbox_kernel", []),
+])
+def test_grading_stops_with_one_line_when_a_protection_cannot_be_imported(tmp_path, module, flags):
+    """``rnn-course grade`` with the source scan's or the sandbox's import broken (``None`` in ``sys.modules``
+    makes ``import`` raise ImportError) exits non-zero, says in one line what is missing, writes nothing."""
+    import subprocess
+
+    from rnn_helpers.grader.pipeline import sandbox_status
+
+    if not (REPO / "solutions" / "02_simple_rnn" / "02_simple_rnn.ipynb").exists():
+        pytest.skip("solutions/02_simple_rnn is not in this checkout")
+    if module.endswith("sandbox_kernel") and not sandbox_status()[0]:
+        pytest.skip(f"the sandbox's kernel classes are loaded only where it works: {sandbox_status()[1]}")
+    subs, out = tmp_path / "subs", tmp_path / "out"
+    (subs / "ann" / "02_simple_rnn").mkdir(parents=True)
+    break_import = (f"import sys; sys.modules[{module!r}] = None; "
+                    "from rnn_helpers.grader.cli import main; sys.exit(main(sys.argv[1:]))")
+    proc = subprocess.run([sys.executable, "-c", break_import, "grade", "02_simple_rnn", str(subs), "--out", str(out),
+                           "--source-root", str(REPO), *flags], capture_output=True, text=True, cwd=tmp_path,
+                          timeout=300)
+    err = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert len(err) == 1 and err[0].startswith("rnn-course grade: error: cannot grade without"), proc.stderr[-2000:]
+    assert f"{module} cannot be imported" in err[0]
+    assert not out.exists() and proc.stdout == ""
+
+
 def test_regrading_into_the_same_out_drops_this_assignments_stale_feedback(tmp_path):
     from rnn_helpers.grader.pipeline import _remove_stale_feedback
 
@@ -287,9 +341,8 @@ def test_regrading_into_the_same_out_drops_this_assignments_stale_feedback(tmp_p
 
 
 def test_printing_to_stderr_is_not_a_source_check_finding():
-    scan = pp.default_scanner()
-    if scan is None:
-        pytest.skip("rnn_helpers.grader.source_check is not installed")
+    from rnn_helpers.grader.source_check import scan_source as scan
+
     assert scan("import sys\ndef f(x):\n    print('debug', file=sys.stderr)\n    return x\n", from_scratch=True) == []
     assert scan(fc.STDERR["shout"], from_scratch=True) == []  # the fixture's honest, chatty student
     assert scan("import sys\nsys.stderr = open('log.txt', 'w')\n", from_scratch=True)  # redirecting still is
@@ -337,7 +390,6 @@ def test_grades_csv_maps_each_row_back_to_its_folder_and_keeps_the_notes(tmp_pat
     import csv
 
     from rnn_helpers.grader.pipeline import NotebookResult, StudentResult
-    from rnn_helpers.grader.preprocessors import CellResult
     from rnn_helpers.grader.grades_csv import write_csv
 
     cell = CellResult("test_a", 1.0, 1.0, True)
@@ -352,13 +404,13 @@ def test_grades_csv_maps_each_row_back_to_its_folder_and_keeps_the_notes(tmp_pat
 
 def test_the_working_directorys_checkout_comes_before_the_installed_one(tmp_path, monkeypatch):
     """From a second checkout, release and grade used the checkout the environment was installed from."""
-    from rnn_helpers.grader.release import find_root
+    from rnn_helpers.grader.release import find_course_root
 
     (tmp_path / "solutions").mkdir()
     (tmp_path / "nbgrader_config.py").write_text("")
     (tmp_path / "sub").mkdir()
     monkeypatch.chdir(tmp_path / "sub")
-    assert find_root() == tmp_path.resolve()
+    assert find_course_root() == tmp_path.resolve()
     assert command.source_root() == tmp_path.resolve()
 
 

@@ -1,4 +1,4 @@
-"""Grading integrity (issue 5): a class of hostile and broken submissions, graded once by the real pipeline.
+"""Grading integrity: a class of hostile and broken submissions, graded once by the real pipeline.
 
 The class (``tests/hostile/build.py``) is built from the released 02_simple_rnn notebook and graded with the
 grading command's pipeline (``pipeline.grade``, what ``rnn-course grade`` runs) in the sandbox, with short
@@ -117,7 +117,8 @@ def test_submissions_are_not_changed(graded):
 
 
 def test_nothing_outlives_its_kernel_and_no_gradebook_is_touched(graded):
-    """Issue 5's worst case: a daemon that keeps writing 1000 into every gradebook it can find."""
+    """The worst case of rnn_helpers/grader/THREAT_MODEL.md: a daemon that keeps writing 1000 into every gradebook
+    it can find."""
     assert sandbox_processes() == []
     with sqlite3.connect(graded["gradebook"]) as con:
         assert con.execute("select manual_score from grade").fetchall() == [(2.0,)]

@@ -13,8 +13,9 @@ import time
 import nbformat
 import pytest
 
-from rnn_helpers.grader import sandbox
-from rnn_helpers.grader.sandbox import NEEDS_ROOT, Limits, executor_config, sandbox_available
+from rnn_helpers.grader import sandbox_kernel
+from rnn_helpers.grader.sandbox import NEEDS_ROOT, Limits, sandbox_available
+from rnn_helpers.grader.sandbox_kernel import executor_config
 
 ROOT_REASON = "needs root for the grading sandbox (unprivileged user, namespaces)"
 
@@ -108,6 +109,28 @@ def test_limits_defaults_and_validation():
         Limits(uid=0)
 
 
+def test_the_launcher_reads_back_the_limits_it_was_given(tmp_path):
+    """The spec the grader writes holds the Limits; the launcher rebuilds them (validated again) and applies
+    ``Limits.cpu_limit``, the one CPU-time formula."""
+    from rnn_helpers.grader.sandbox import sandbox_spec, spec_limits
+
+    lim = Limits(cell_timeout=5, notebook_timeout=50, memory_bytes=3 << 30)
+    read = spec_limits(sandbox_spec(lim, tmp_path))
+    assert read == lim and read.cpu_limit == 100
+    assert spec_limits(sandbox_spec(Limits(cpu_seconds=7), tmp_path)).cpu_limit == 7
+    with pytest.raises(ValueError, match="Limits.uid"):
+        spec_limits({"limits": {**sandbox_spec(lim, tmp_path)["limits"], "uid": 0}})
+
+
+def test_the_launcher_imports_no_jupyter_module():
+    """The launcher is the kernel command, started once per notebook: it must not pay for nbgrader."""
+    probe = ("import sys, rnn_helpers.grader.sandbox; "
+             "print(sorted({m.split('.')[0] for m in sys.modules} & {'nbgrader', 'jupyter_client', 'traitlets', "
+             "'nbformat', 'nbclient'}))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
 def test_not_root_means_no_sandbox_and_says_so(monkeypatch):
     monkeypatch.setattr(os, "geteuid", lambda: 1000)
     ok, reason = sandbox_available()
@@ -123,18 +146,18 @@ def test_nbgrader_execute_ignores_a_configured_kernel_manager_class(tmp_path):
 
     config = executor_config(Limits(), tmp_path)
     assert Execute(config=config).kernel_manager_class is AsyncKernelManager
-    sandboxed = sandbox.SandboxExecute(config=config)
-    assert sandboxed.kernel_manager_class is sandbox.SandboxKernelManager
+    sandboxed = sandbox_kernel.SandboxExecute(config=config)
+    assert sandboxed.kernel_manager_class is sandbox_kernel.SandboxKernelManager
     assert sandboxed.timeout == 30 and sandboxed.interrupt_on_timeout
     chain = config.Autograde.autograde_preprocessors
-    assert sandbox.SandboxExecute in chain and Execute not in chain
+    assert sandbox_kernel.SandboxExecute in chain and Execute not in chain
 
 
 def test_plain_nbclient_takes_the_kernel_manager_from_config(tmp_path):
     from nbclient import NotebookClient
 
     client = NotebookClient(notebook("1"), config=executor_config(Limits(), tmp_path))
-    assert client.kernel_manager_class is sandbox.SandboxKernelManager
+    assert client.kernel_manager_class is sandbox_kernel.SandboxKernelManager
     assert client.timeout == 30
 
 
@@ -213,7 +236,8 @@ def test_writes_stay_inside_the_sandbox(course, workdir):
 
 @root
 def test_a_double_forked_daemon_dies_with_the_kernel_and_never_reaches_the_gradebook(course, workdir):
-    """Issue 5's worst case: a process that outlives its kernel and sets every manual score to 1000."""
+    """The worst case of THREAT_MODEL.md ("now or from a process that outlives the kernel"): a daemon that
+    outlives its kernel and sets every manual score to 1000."""
     base, nbdir, db = course
     daemon = f'''
 import os, time, sqlite3

@@ -7,7 +7,8 @@ import sysconfig
 import pytest
 
 from rnn_helpers.checks import registry
-from rnn_helpers.grader.stripped import BASELINE, build_stripped, stripped_modules
+from rnn_helpers.grader.reference_modules import REFERENCE_MODULES, reference_module_of
+from rnn_helpers.grader.stripped import GRADER_SIDE, build_stripped, stripped_modules
 
 
 @pytest.fixture(scope="module")
@@ -25,19 +26,39 @@ def run_isolated(dest, code: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-s", "-S", "-P", "-c", boot], capture_output=True, text=True, timeout=120)
 
 
-def test_every_graded_reference_module_is_stripped(build):
+def test_every_graded_reference_module_is_listed_and_stripped(build):
     _, why = build
     for assignment in registry.ASSIGNMENTS:
         for check in registry.checks_for(assignment).values():
             module = check.reference.partition(":")[0]
             assert module in why, f"{assignment}/{check.name}: {module} would reach the kernel"
-    for module in BASELINE:
-        assert module in why
+            assert reference_module_of(module), f"{assignment}/{check.name}: add {module} to REFERENCE_MODULES"
+
+
+def unlisted(why: dict[str, str]) -> list[str]:
+    """The modules a build stubs that are neither in REFERENCE_MODULES nor grader side."""
+    return sorted(m for m in why
+                  if not reference_module_of(m) and not (m == GRADER_SIDE or m.startswith(GRADER_SIDE + ".")))
+
+
+def test_the_list_of_reference_modules_and_the_stripped_build_agree(build):
+    """Both ways: every listed module is stubbed (a listed package whole, as one stub), and every module the
+    build stubs is listed or grader side, so the list is the whole statement of what the kernel lacks."""
+    dest, why = build
+    for module in REFERENCE_MODULES:
+        assert module in why, f"{module} is listed but the build does not stub it (a stale entry?)"
+        stub = dest.joinpath(*module.split("."))
+        path = stub / "__init__.py" if stub.is_dir() else stub.with_suffix(".py")
+        assert "raise ImportError(" in path.read_text(), f"{module} is not a stub in the build"
+        if stub.is_dir():
+            assert [p.name for p in stub.iterdir()] == ["__init__.py"], f"{module}: a listed package goes whole"
+    extra = unlisted(why)
+    assert not extra, f"the build stubs modules REFERENCE_MODULES does not name: {[(m, why[m]) for m in extra]}"
 
 
 def test_importing_a_stripped_module_says_why(build):
     dest, why = build
-    modules = sorted(m for m in why if ".grading." not in m)
+    modules = sorted(m for m in why if not m.startswith(GRADER_SIDE + "."))
     code = (f"import json\nout = {{}}\nfor m in {modules!r}:\n"
             "    try:\n        __import__(m)\n        out[m] = 'imported'\n"
             "    except ImportError as e:\n        out[m] = str(e)\nprint(json.dumps(out))")
@@ -99,3 +120,5 @@ def test_a_module_that_copies_a_graded_function_is_stripped(tmp_path, monkeypatc
     why = stripped_modules(fake)
     assert why["rnn_helpers.figures.sneaky"] == "defines graded function(s) rnn_cell_forward"
     assert why["rnn_helpers.figures.uses_it"] == "imports rnn_helpers.figures.sneaky"
+    # and the agreement test above would name both: the list must say so before they ship
+    assert unlisted(why) == ["rnn_helpers.figures.sneaky", "rnn_helpers.figures.uses_it"]

@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnn_helpers.checks.cases import exact_compare, randn, rng
+from rnn_helpers.checks.cases import case_rng, randn
+from rnn_helpers.checks.compare import exact_compare
 from rnn_helpers.checks.registry import Check
+
+ASSIGNMENT = "01_motivation"
 
 WORDS = ["good", "bad", "not", "movie", "the", "was", "very", "boring", "fun", "plot"]
 
@@ -15,7 +18,7 @@ WORDS = ["good", "bad", "not", "movie", "the", "was", "very", "boring", "fun", "
 def _one_hot_cases():
     out = []
     for seed, (shape, V) in enumerate([((6,), 4), ((2, 3), 5), ((1, 1), 3), ((1,), 1), ((3, 4), 7)]):
-        r = rng(100 + seed)
+        r = case_rng(ASSIGNMENT, "one_hot", seed)
         out.append({"idx": r.integers(0, V, size=shape).astype(np.int64), "num_classes": V})
     return out
 
@@ -23,7 +26,7 @@ def _one_hot_cases():
 def _embedding_cases():
     out = []
     for seed, (B, T, V, D) in enumerate([(2, 5, 7, 3), (1, 4, 5, 2), (3, 1, 4, 6), (2, 3, 1, 1), (1, 1, 2, 1)]):
-        r = rng(200 + seed)
+        r = case_rng(ASSIGNMENT, "embedding_lookup", seed)
         out.append({"idx": r.integers(0, V, size=(B, T)).astype(np.int64), "W": randn(r, V, D)})
     return out
 
@@ -35,7 +38,7 @@ def _bow_cases():
            {"tokens": ["fun"], "vocab": vocab},
            {"tokens": ["good"], "vocab": {"good": 0}}]
     for seed in range(3):
-        r = rng(300 + seed)
+        r = case_rng(ASSIGNMENT, "bag_of_words", seed)
         n = int(r.integers(1, 15))
         out.append({"tokens": [WORDS[int(i)] for i in r.integers(0, len(WORDS), size=n)], "vocab": vocab})
     return out
@@ -44,7 +47,7 @@ def _bow_cases():
 def _pad_cases():
     out = []
     for seed, lengths in enumerate([[3, 1, 4], [2], [1, 1], [5, 2, 2, 3], [1]]):
-        r = rng(400 + seed)
+        r = case_rng(ASSIGNMENT, "pad_sequences", seed)
         seqs = [r.integers(1, 20, size=n).astype(np.int64) for n in lengths]
         out.append({"seqs": seqs, "pad_value": 0 if seed % 2 == 0 else -1})
     out.append({"seqs": [[4, 5], [6]], "pad_value": 0})  # plain lists work too

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnn_helpers.checks.cases import CELL_SHAPES, SEQ_SHAPES, cell_params, exact_compare, randn, ref_module, rng
+from rnn_helpers.checks.cases import CELL_SHAPES, SEQ_SHAPES, case_rng, cell_params, randn, ref_module
+from rnn_helpers.checks.compare import exact_compare
 from rnn_helpers.checks.registry import Check
+
+ASSIGNMENT = "02_simple_rnn"
 
 
 def _cell_cases():
     out = []
     for seed, (B, D, H) in enumerate(CELL_SHAPES):
-        r = rng(1000 + seed)
+        r = case_rng(ASSIGNMENT, "rnn_cell_forward", seed)
         out.append({"x_t": randn(r, B, D), "h_prev": randn(r, B, H), **cell_params(r, D, H, 1)})
     return out
 
@@ -20,7 +23,7 @@ def _cell_cases():
 def _seq_cases():
     out = []
     for seed, (B, T, D, H) in enumerate(SEQ_SHAPES):
-        r = rng(1100 + seed)
+        r = case_rng(ASSIGNMENT, "rnn_forward", seed)
         out.append({"x": randn(r, B, T, D), "h0": randn(r, B, H), **cell_params(r, D, H, 1)})
     return out
 
@@ -34,7 +37,7 @@ def _count_cases():
 def _softmax_cases():
     out = []
     for seed, shape in enumerate([(2, 3, 5), (1, 1, 4), (4, 1), (3, 2, 1), (6,)]):
-        r = rng(1200 + seed)
+        r = case_rng(ASSIGNMENT, "softmax", seed)
         out.append({"logits": randn(r, *shape, scale=3.0)})
     out.append({"logits": np.array([[1000.0, 0.0, -1000.0], [5.0, 5.0, 5.0]])})  # overflow guard
     return out
@@ -43,7 +46,7 @@ def _softmax_cases():
 def _output_cases():
     out = []
     for seed, (B, T, H, V) in enumerate([(2, 4, 3, 5), (1, 1, 2, 3), (3, 2, 1, 4), (1, 3, 4, 1), (2, 5, 6, 7)]):
-        r = rng(1300 + seed)
+        r = case_rng(ASSIGNMENT, "output_probs", seed)
         out.append({"h": np.tanh(randn(r, B, T, H)), "W_out": randn(r, V, H), "b_out": randn(r, V)})
     return out
 
@@ -51,7 +54,7 @@ def _output_cases():
 def _stacked_cases():
     out = []
     for seed, ((B, T, D, H), L) in enumerate(zip(SEQ_SHAPES, [2, 2, 3, 2, 1])):
-        r = rng(1400 + seed)
+        r = case_rng(ASSIGNMENT, "stacked_rnn_forward", seed)
         layers = [cell_params(r, D if l == 0 else H, H, 1) for l in range(L)]
         out.append({"x": randn(r, B, T, D), "h0": randn(r, L, B, H), "layers": layers})
     return out

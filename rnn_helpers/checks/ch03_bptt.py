@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnn_helpers.checks.cases import SEQ_SHAPES, CELL_SHAPES, cell_params, randn, ref_module, rng
+from rnn_helpers.checks.cases import CELL_SHAPES, SEQ_SHAPES, case_rng, cell_params, randn, ref_module
 from rnn_helpers.checks.registry import Check
 
+ASSIGNMENT = "03_bptt"
 PARAMS = ("W_ih", "W_hh", "b_ih", "b_hh")
 
 
@@ -37,7 +38,7 @@ def _seq_cache(x, h0, W_ih, W_hh, b_ih, b_hh):
 def _cell_cases():
     out = []
     for seed, (B, D, H) in enumerate(CELL_SHAPES):
-        r = rng(3000 + seed)
+        r = case_rng(ASSIGNMENT, "rnn_cell_backward", seed)  # shared with the *_numeric check
         out.append({"x_t": randn(r, B, D), "h_prev": randn(r, B, H), **cell_params(r, D, H, 1),
                     "dh_next": randn(r, B, H)})
     return out
@@ -46,7 +47,7 @@ def _cell_cases():
 def _seq_cases():
     out = []
     for seed, (B, T, D, H) in enumerate(SEQ_SHAPES):
-        r = rng(3100 + seed)
+        r = case_rng(ASSIGNMENT, "rnn_backward", seed)
         out.append({"x": randn(r, B, T, D), "h0": randn(r, B, H), **cell_params(r, D, H, 1),
                     "dh": randn(r, B, T, H)})
     return out
@@ -55,7 +56,7 @@ def _seq_cases():
 def _last_cases():
     out = []
     for seed, (B, T, D, H) in enumerate(SEQ_SHAPES):
-        r = rng(3200 + seed)
+        r = case_rng(ASSIGNMENT, "many_to_one_backward", seed)
         out.append({"x": randn(r, B, T, D), "h0": randn(r, B, H), **cell_params(r, D, H, 1),
                     "dh_last": randn(r, B, H)})
     return out
@@ -130,7 +131,7 @@ def _numgrad_cases():
     out = []
     for seed, (shape, n_out, eps) in enumerate([((3, 4), 2, 1e-6), ((1,), 1, 1e-6), ((2, 1), 3, 1e-5),
                                                 ((5,), 4, 1e-6)]):
-        r = rng(3300 + seed)
+        r = case_rng(ASSIGNMENT, "numerical_gradient", seed)
         x = randn(r, *shape)
         A = randn(r, shape[-1], n_out)
         df = randn(r, *(shape[:-1] + (n_out,)))
@@ -147,7 +148,7 @@ def _grads(r, scale):
 def _clip_value_cases():
     out = []
     for seed, (scale, limit) in enumerate([(2.0, 1.0), (0.1, 5.0), (3.0, 0.5), (1.0, 1e-3)]):
-        out.append({"grads": _grads(rng(3400 + seed), scale), "limit": limit})
+        out.append({"grads": _grads(case_rng(ASSIGNMENT, "clip_by_value", seed), scale), "limit": limit})
     out.append({"grads": {"w": np.array([-2.0, 0.5, 3.0])}, "limit": 1.0})
     return out
 
@@ -155,7 +156,7 @@ def _clip_value_cases():
 def _clip_norm_cases():
     out = []
     for seed, (scale, max_norm) in enumerate([(2.0, 1.0), (0.1, 5.0), (3.0, 0.5), (1.0, 100.0)]):
-        out.append({"grads": _grads(rng(3500 + seed), scale), "max_norm": max_norm})
+        out.append({"grads": _grads(case_rng(ASSIGNMENT, "clip_by_global_norm", seed), scale), "max_norm": max_norm})
     out.append({"grads": {"w": np.array([3.0, 4.0])}, "max_norm": 1.0})
     return out
 
@@ -166,7 +167,7 @@ def _tbptt_cases():
     rows = [(12, 1, 4, 1, 4, None), (10, 2, 3, 2, 3, 0.5), (5, 1, 2, 1, 10, None), (1, 1, 1, 1, 1, None),
             (9, 3, 1, 1, 2, 0.1)]
     for seed, (T, D, H, O, k, clip) in enumerate(rows):
-        r = rng(3600 + seed)
+        r = case_rng(ASSIGNMENT, "train_rnn_tbptt", seed)
         params = {**cell_params(r, D, H, 1), "W_out": randn(r, O, H, scale=0.5), "b_out": randn(r, O, scale=0.5)}
         out.append({"x": randn(r, 1, T, D), "y": randn(r, 1, T, O), "params": params, "k": k, "lr": 0.05,
                     "epochs": 3, "clip": clip})
@@ -182,7 +183,7 @@ def _jacobian_cases():
     out = []
     for seed, (T, D, H, rho) in enumerate([(8, 2, 4, 0.5), (8, 2, 4, 1.5), (1, 1, 3, 1.0), (6, 1, 1, 0.9),
                                            (15, 3, 5, 2.0)]):
-        r = rng(3700 + seed)
+        r = case_rng(ASSIGNMENT, "hidden_jacobian_norms", seed)
         W_hh = randn(r, H, H)
         W_hh *= rho / _radius(W_hh)
         out.append({"x": randn(r, 1, T, D, scale=0.3), "h0": randn(r, 1, H, scale=0.3),
@@ -193,7 +194,7 @@ def _jacobian_cases():
 def _spectral_cases():
     out = []
     for seed, (H, rho) in enumerate([(4, 0.5), (3, 1.5), (1, 2.0), (2, 1.0), (6, 0.9)]):
-        out.append({"W": randn(rng(3800 + seed), H, H), "rho": rho})
+        out.append({"W": randn(case_rng(ASSIGNMENT, "scale_to_spectral_radius", seed), H, H), "rho": rho})
     return out
 
 

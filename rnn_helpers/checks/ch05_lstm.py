@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnn_helpers.checks.cases import CELL_SHAPES, SEQ_SHAPES, cell_params, randn, ref_module, rng, sigmoid
+from rnn_helpers.checks.cases import CELL_SHAPES, SEQ_SHAPES, case_rng, cell_params, randn, ref_module, sigmoid
 from rnn_helpers.checks.registry import Check
 
+ASSIGNMENT = "05_lstm"
 PARAMS = ("W_ih", "W_hh", "b_ih", "b_hh")
 GATES = "ifgo"
 
@@ -49,7 +50,7 @@ def _seq_inputs(c):
 def _cell_cases():
     out = []
     for seed, (B, D, H) in enumerate(CELL_SHAPES):
-        r = rng(5000 + seed)
+        r = case_rng(ASSIGNMENT, "lstm_cell_forward", seed)  # also lstm_cell_separate's inputs
         out.append({"x_t": randn(r, B, D), "h_prev": randn(r, B, H), "c_prev": randn(r, B, H),
                     **cell_params(r, D, H, 4, scale=0.8)})
     return out
@@ -86,7 +87,7 @@ def _separate_ref(ref, c):
 def _seq_cases():
     out = []
     for seed, (B, T, D, H) in enumerate(SEQ_SHAPES):
-        r = rng(5100 + seed)
+        r = case_rng(ASSIGNMENT, "lstm_forward", seed)
         out.append({"x": randn(r, B, T, D), "h0": randn(r, B, H), "c0": randn(r, B, H),
                     **cell_params(r, D, H, 4, scale=0.8)})
     return out
@@ -96,7 +97,7 @@ def _seq_cases():
 def _cell_back_cases():
     out = []
     for seed, c in enumerate(_cell_cases()):
-        r = rng(5200 + seed)
+        r = case_rng(ASSIGNMENT, "lstm_cell_backward", seed)  # the upstream gradients
         B, H = c["h_prev"].shape
         out.append({**c, "dh_next": randn(r, B, H), "dc_next": randn(r, B, H)})
     return out
@@ -105,7 +106,7 @@ def _cell_back_cases():
 def _seq_back_cases():
     out = []
     for seed, c in enumerate(_seq_cases()):
-        r = rng(5300 + seed)
+        r = case_rng(ASSIGNMENT, "lstm_backward", seed)  # the upstream gradients
         B, T, H = c["x"].shape[0], c["x"].shape[1], c["h0"].shape[1]
         out.append({**c, "dh": randn(r, B, T, H), "dc": randn(r, B, T, H) if seed % 2 == 0 else None})
     return out

@@ -1,22 +1,24 @@
 """The check registry: for each graded function, the seeded cases and where its reference lives.
 
 A *check* is what one hidden test records and the grader compares. It is declared in
-``rnn_helpers/checks/ch<assignment>.py`` (e.g. ``checks_02_simple_rnn.py``) as::
+``rnn_helpers/checks/ch<assignment>.py`` (e.g. ``ch02_simple_rnn.py``) as::
 
     CHECKS = [
         Check("rnn_cell_forward", cases=_cell_cases, reference="rnn_helpers.simple_rnn:rnn_cell_forward"),
         ...
     ]
 
-- ``cases()`` returns a list of keyword-argument dicts, generated from fixed seeds (deterministic), edge
-  shapes included (B = 1, T = 1, H = 1), in float64. It runs both in the student's kernel (to feed the
-  student's function) and in the grader (to feed the reference); it must not import the reference.
+- ``cases()`` returns a list of keyword-argument dicts, generated from the seeds of
+  :func:`rnn_helpers.checks.seeds.case_seed` (deterministic), edge shapes included (B = 1, T = 1, H = 1), in
+  float64. It runs both in the student's kernel (to feed the student's function) and in the grader (to feed the
+  reference); it must not import the reference.
 - ``reference`` is ``"module:function"``, imported by the grader only (never in the kernel, whose build of
   ``rnn_helpers`` lacks the reference implementations).
 - ``call(fn, case)`` (optional) says how to call a function on a case when ``fn(**case)`` does not fit;
   ``reference_call(ref, case)`` (optional) does the same for the reference when its signature differs;
-  ``compare(student, expected, rtol, atol) -> str | None`` (optional) replaces the default comparison and
-  returns ``None`` when equal or a one-line reason when not.
+  ``compare(student, expected, rtol, atol) -> str | None`` (optional) replaces the default comparison
+  (:func:`rnn_helpers.checks.compare.compare_values`) and returns ``None`` when equal or a one-line reason when
+  not; :meth:`Check.compare_output` applies whichever the check uses.
 - ``from_scratch`` marks functions that must not call the reference or torch's recurrent modules.
 
 The hidden test in the notebook is one line per check, with the tolerance written in it::
@@ -24,13 +26,16 @@ The hidden test in the notebook is one line per check, with the tolerance writte
     record_check("02_simple_rnn", "rnn_cell_forward", rnn_cell_forward, rtol=1e-7, atol=1e-9)
 
 and the grader reads that tolerance from the *trusted* copy of the test cell (nbgrader's gradebook), never
-from anything the kernel produced.
+from anything the kernel produced. A line without ``rtol``/``atol`` means ``record_check``'s defaults
+(``compare.DEFAULT_RTOL``, ``compare.DEFAULT_ATOL``).
 """
 from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass, field
 from typing import Any, Callable
+
+from rnn_helpers.checks.compare import DEFAULT_ATOL, DEFAULT_RTOL, compare_values
 
 ASSIGNMENTS = ("01_motivation", "02_simple_rnn", "03_bptt", "04_gru", "05_lstm", "06_applications")
 
@@ -51,6 +56,13 @@ class Check:
         module, _, name = self.reference.partition(":")
         return getattr(importlib.import_module(module), name)
 
+    def compare_output(self, student: Any, expected: Any, rtol: float, atol: float) -> str | None:
+        """One case: ``None`` when the student's (decoded) output matches the reference's, else the reason.
+
+        The check's own ``compare`` if it has one, else :func:`~rnn_helpers.checks.compare.compare_values`.
+        """
+        return (self.compare or compare_values)(student, expected, rtol, atol)
+
 
 def checks_for(assignment: str) -> dict[str, Check]:
     """The checks of one assignment, by name. Raises ``KeyError`` for an unknown assignment."""
@@ -60,7 +72,8 @@ def checks_for(assignment: str) -> dict[str, Check]:
     return {c.name: c for c in module.CHECKS}
 
 
-def record_check(assignment: str, check: str, fn: Callable, *, rtol: float = 1e-7, atol: float = 1e-9) -> None:
+def record_check(assignment: str, check: str, fn: Callable, *, rtol: float = DEFAULT_RTOL,
+                 atol: float = DEFAULT_ATOL) -> None:
     """Hidden-test side: run the student's ``fn`` on the check's seeded cases and emit a record.
 
     ``rtol`` and ``atol`` are read by the grader from the trusted cell source; here they only document.

@@ -8,4 +8,7 @@ Nothing here downloads anything, and nothing here imports a graded module (``tex
 - ``adding``: the adding problem of Hochreiter & Schmidhuber (1997).
 - ``childrens_book``: sentences over {Doug, Jane, Spot, saw, .}.
 - ``series``: sunspots and Mauna Loa CO2 from statsmodels' bundled data sets.
+- ``seq2seq``: strings of symbols and their reversals, with <pad>, <bos> and <eos> (sequence to sequence).
+
+Used in: chapter 06 (applications).
 """

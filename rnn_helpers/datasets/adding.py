@@ -7,6 +7,8 @@ kept for at least T/2 steps, so T sets the lag.
 
 Predicting the constant 1 (the mean of the target) gives a mean squared error equal to the
 target's variance, 2 * (1/12) = 1/6 = 0.167: the bar a model must get under to show it learned.
+
+Used in: chapter 06 (applications).
 """
 from __future__ import annotations
 

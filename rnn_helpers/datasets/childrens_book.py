@@ -3,6 +3,8 @@
 The dictionary has five words, {Doug, Jane, Spot, saw, .}. Every sentence is "<name> saw <name> ."
 with two different names, so after "Doug saw" the next word is Jane or Spot, never Doug: to predict
 it a model must remember who the subject was, which is the job of an LSTM's cell state.
+
+Used in: chapter 06 (applications).
 """
 from __future__ import annotations
 

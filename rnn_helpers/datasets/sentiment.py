@@ -17,6 +17,8 @@ not_only              "not only good but great"     polarity of both (they agree
 In the contrast, but and not_but patterns the two adjectives have opposite polarities, so swapping
 them keeps every word and flips the label: a bag of words cannot tell the two reviews apart, a
 model that reads in order can. ``make_order_pairs`` makes exactly such pairs.
+
+Used in: chapter 06 (applications).
 """
 from __future__ import annotations
 

@@ -2,6 +2,8 @@
 
 - sunspots: yearly mean sunspot numbers 1700-2008 (309 values); the solar cycle lasts about 11 years.
 - co2: weekly atmospheric CO2 at Mauna Loa, 1958-2001 (2,284 weeks, ppm); a yearly season on a trend.
+
+Used in: chapter 06 (applications, through applications.sunspots_forecast).
 """
 from __future__ import annotations
 

@@ -2,4 +2,6 @@
 
 Every figure function returns a ``matplotlib.figure.Figure`` and takes no data from the network.
 ``style.apply()`` sets the one figure style the whole book uses.
+
+Used in: every chapter.
 """

@@ -2,6 +2,8 @@
 
 The encoder reads the whole input and leaves its last state, a single vector, as the summary that
 starts the decoder; the decoder then emits one word per step, each fed back as its next input.
+
+Used in: chapter 06 (applications).
 """
 from __future__ import annotations
 

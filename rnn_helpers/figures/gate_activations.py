@@ -2,6 +2,8 @@
 
 The figure only draws: the activations come from a forward pass run elsewhere (``rnn_helpers.lstm``
 in chapter 05, a trained torch model in chapter 06), so this module holds no model.
+
+Used in: chapters 05 (LSTM), 06 (applications).
 """
 from __future__ import annotations
 

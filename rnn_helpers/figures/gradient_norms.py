@@ -2,6 +2,8 @@
 
 The figure only draws: the norms are measured elsewhere (``rnn_helpers.gradient_flow``), so this
 module holds no model and can ship in every build of the package.
+
+Used in: chapters 03 (BPTT), 04 (GRU), 05 (LSTM).
 """
 from __future__ import annotations
 

@@ -8,6 +8,8 @@ orange a gate's output, brown the candidate. Every patch carries a ``gid`` namin
 The module also holds the two primitives ``pointwise`` and ``wire`` that the LSTM diagram reuses; the
 boxes and arrows themselves are chapter 02's (``unrolled.node``, ``unrolled.arrow``), so every diagram
 of the book looks the same.
+
+Used in: chapter 04 (GRU).
 """
 from __future__ import annotations
 

@@ -2,6 +2,8 @@
 
 Each function takes plain numbers (histories from ``rnn_helpers.applications.torch_training.fit``), draws, and
 returns a ``matplotlib.figure.Figure``; nothing here trains a model.
+
+Used in: chapter 06 (applications).
 """
 from __future__ import annotations
 

@@ -4,6 +4,8 @@ Same drawing language as the GRU diagram (``gru_cell``): boxes are learned layer
 operations; wires are purple for the cell state c, green for the hidden state h, blue for the input x,
 orange for a gate's output and brown for the candidate. Patches carry a ``gid`` ("gate", "candidate",
 "pointwise", "wire") so that the tests can count the parts.
+
+Used in: chapter 05 (LSTM).
 """
 from __future__ import annotations
 

@@ -3,6 +3,8 @@
 An unrolled RNN applies its squashing non-linearity once per time step, so a signal (and, going back,
 a gradient) that crosses n steps has been through n of them. These curves show it with the weights
 left out: the composition flattens, and its slope is a product of n derivatives, each at most 1.
+
+Used in: chapter 03 (BPTT).
 """
 from __future__ import annotations
 

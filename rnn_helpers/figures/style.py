@@ -2,6 +2,8 @@
 
 Colours name concepts, not chapters, so the same thing is drawn the same way everywhere:
 inputs, hidden states, outputs, and each gate.
+
+Used in: every chapter (every figure).
 """
 from __future__ import annotations
 

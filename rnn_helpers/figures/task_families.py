@@ -1,4 +1,7 @@
-"""The sequence task families, told apart by how many inputs go in and how many outputs come out."""
+"""The sequence task families, told apart by how many inputs go in and how many outputs come out.
+
+Used in: chapter 01 (motivation).
+"""
 from __future__ import annotations
 
 from matplotlib.figure import Figure

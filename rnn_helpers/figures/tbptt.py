@@ -1,4 +1,7 @@
-"""Full backpropagation through time next to truncated BPTT's windows."""
+"""Full backpropagation through time next to truncated BPTT's windows.
+
+Used in: chapter 03 (BPTT).
+"""
 from __future__ import annotations
 
 from matplotlib.figure import Figure

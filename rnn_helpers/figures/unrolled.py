@@ -4,6 +4,8 @@ The module also holds the three drawing primitives (``node``, ``arrow``, ``diagr
 diagram figures of chapters 01-03 reuse, so every box and arrow in those chapters looks the same.
 Every patch carries a ``gid`` naming what it draws ("input", "cell", "output", "forward", ...), which
 lets the tests count the parts of a figure.
+
+Used in: chapter 02 (simple RNN).
 """
 from __future__ import annotations
 

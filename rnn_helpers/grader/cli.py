@@ -1,8 +1,9 @@
 """The ``rnn-course`` command: one entry point, one module per subcommand.
 
 Each subcommand module exposes ``configure(parser)`` (adds its arguments) and
-``run(args) -> int`` (the exit code). Modules are imported only when their subcommand runs,
-so ``rnn-course release`` does not pay for torch, nor ``rnn-course grade`` for matplotlib.
+``run(args) -> int`` (the exit code). Each imports its heavy dependencies only in ``run``, so
+``rnn-course release`` does not pay for torch, nor ``rnn-course grade`` for matplotlib. A subcommand whose
+module cannot be imported is an installation error and fails with its traceback.
 """
 from __future__ import annotations
 
@@ -23,20 +24,12 @@ def build_parser() -> argparse.ArgumentParser:
     for name, (module, help_text) in SUBCOMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
         p.set_defaults(_module=module)
-        try:
-            importlib.import_module(module).configure(p)
-        except ModuleNotFoundError as exc:  # a subcommand whose module is not built yet
-            if not (exc.name and (module == exc.name or module.startswith(exc.name + "."))):
-                raise
-            p.set_defaults(_missing=True)
+        importlib.import_module(module).configure(p)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if getattr(args, "_missing", False):
-        print(f"rnn-course {args.command}: not available in this installation", file=sys.stderr)
-        return 2
     return int(importlib.import_module(args._module).run(args) or 0)
 
 

@@ -16,27 +16,36 @@ import sys
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
+    from .lms import LAYOUTS  # light: the layouts' names and file-name patterns
+
     parser.add_argument("assignment", metavar="ASSIGNMENT", help="assignment name, e.g. 02_simple_rnn")
     parser.add_argument("submissions", metavar="SUBMISSIONS", type=pathlib.Path,
-                        help="folder <student>/<assignment>/<notebook>.ipynb, or a zip of one")
+                        help="an LMS export (Canvas, Moodle, Blackboard, Gradescope) or a folder "
+                             "<student>/<assignment>/<notebook>.ipynb, or a zip of either")
     parser.add_argument("--out", required=True, type=pathlib.Path, metavar="OUT",
                         help="folder for grades.csv, feedback/ and gradebook.db (created if missing)")
     parser.add_argument("--db", metavar="URL", default=None,
                         help="gradebook database URL (default: a fresh SQLite gradebook, copied to OUT/gradebook.db)")
     parser.add_argument("--unsafe", action="store_true",
                         help="grade even where the kernel sandbox is unavailable (students' code runs as you)")
+    parser.add_argument("--layout", metavar="NAME", default=None,
+                        choices=list(LAYOUTS),
+                        help="read SUBMISSIONS as this LMS's export (default: recognised from its file names)")
+    parser.add_argument("--export", metavar="LMS", default=None,
+                        help="also write OUT/grades_<LMS>.csv for that LMS's gradebook import: canvas (or "
+                             "canvas=COLUMN TITLE) or moodle, keyed by the ids of its own export")
     parser.add_argument("--source-root", type=pathlib.Path, default=None, help=argparse.SUPPRESS)
 
 
 def source_root(explicit: pathlib.Path | None = None) -> pathlib.Path | None:
-    """The course repository holding ``solutions/``: explicit, else as :func:`release.find_root` finds it
+    """The course repository holding ``solutions/``: explicit, else as :func:`release.find_course_root` finds it
     (from the working directory up, then this package's checkout), else None."""
     if explicit is not None:
         return explicit
-    from .release import find_root
+    from .release import find_course_root
 
     try:
-        return find_root()
+        return find_course_root()
     except FileNotFoundError:
         return None
 
@@ -82,8 +91,13 @@ def _run(args) -> int:
         print(line, file=sys.stderr, flush=True)
 
     result = grade(args.assignment, args.submissions, args.out, source_root=root, db_url=args.db,
-                   unsafe=args.unsafe, echo=echo)
+                   unsafe=args.unsafe, echo=echo, layout=getattr(args, "layout", None),
+                   export=getattr(args, "export", None))
     give_to_sudo_user(result.out)
     print(grades_csv.summary(result.students, sandboxed=result.sandboxed, sandbox_reason=result.sandbox_reason))
     print(f"wrote {result.out / 'grades.csv'} and {result.out / 'feedback'}")
+    if getattr(args, "export", None):
+        from .lms_export import parse_export
+
+        print(f"wrote {result.out / ('grades_' + parse_export(args.export)[0] + '.csv')} for the LMS's gradebook import")
     return 0

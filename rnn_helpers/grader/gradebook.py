@@ -193,7 +193,7 @@ def trusted_sources(course: Course, notebook: str) -> dict[str, str]:
 
 def source_layout(course: Course, notebook: str) -> list[dict]:
     """The gradebook's cells of ``notebook`` in source order, each as ``{name, cell_type, source, checksum,
-    locked, grade, solution, task, points}`` (what :class:`preprocessors.NoteTampering` restores)."""
+    locked, grade, solution, task, points}`` (what :class:`restore_cells.RestoreTestCells` restores)."""
     from nbgrader.api import Gradebook
 
     with Gradebook(course.db_url) as gb:

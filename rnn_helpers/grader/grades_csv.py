@@ -5,7 +5,10 @@
 with its points. ``reason`` lists why points were lost (``cell: message``, joined by `` | ``); ``folder`` is the
 submission's folder as named in SUBMISSIONS (``student_id`` is it made safe: spaces, accents), so that a row maps back
 to the LMS's student; ``notes`` says what the grader did on the student's behalf (a misnamed notebook graded, extra
-notebooks ignored, a test cell restored), joined by `` | ``. Nothing in it depends on time or order of grading, so
+notebooks ignored, a test cell restored), joined by `` | ``. After the cell columns come what the LMS export says of
+the student (:mod:`rnn_helpers.grader.lms`): ``name`` (where the export has it), ``late`` (``yes``, ``no``, or empty
+where the export does not say) and ``submitted_at`` (ISO 8601, empty where the export does not say); they come last
+so that readers of the earlier columns are unaffected. Nothing in it depends on the time or order of grading, so
 grading the same submissions twice gives the same file.
 """
 from __future__ import annotations
@@ -14,10 +17,19 @@ import csv
 import pathlib
 
 BASE_COLUMNS = ["assignment", "student_id", "score", "max_score", "status", "reason", "folder", "notes"]
+SUBMITTER_COLUMNS = ["name", "late", "submitted_at"]
 
 
 def _fmt(x: float) -> str:
     return f"{x:g}"
+
+
+def submitter_cells(res) -> list[str]:
+    """``name, late, submitted_at`` of a student result (empty where the export does not say, or no export)."""
+    who = getattr(res, "submitter", None)
+    if who is None:
+        return ["", "", ""]
+    return [who.name, "" if who.late is None else ("yes" if who.late else "no"), who.submitted_at]
 
 
 def cell_columns(layout: dict[str, list[dict]]) -> list[tuple[str, str, str]]:
@@ -30,12 +42,13 @@ def write_csv(path: pathlib.Path, results, layout: dict[str, list[dict]]) -> Non
     columns = cell_columns(layout)
     with open(path, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
-        writer.writerow(BASE_COLUMNS + [name for name, _, _ in columns])
+        writer.writerow(BASE_COLUMNS + [name for name, _, _ in columns] + SUBMITTER_COLUMNS)
         for res in sorted(results, key=lambda r: r.student_id):
             points = {(nb.notebook, c.name): c.points for nb in res.notebooks for c in nb.cells}
             writer.writerow([res.assignment, res.student_id, _fmt(res.score), _fmt(res.max_score), res.status,
                              " | ".join(res.reasons()), res.folder, " | ".join(res.all_notes())]
-                            + [_fmt(points.get((nb, cell), 0.0)) for _, nb, cell in columns])
+                            + [_fmt(points.get((nb, cell), 0.0)) for _, nb, cell in columns]
+                            + submitter_cells(res))
 
 
 def summary(results, *, sandboxed: bool, sandbox_reason: str) -> str:

@@ -3,9 +3,12 @@
 :func:`grade` is what ``rnn-course grade`` calls; tests call it directly to inject a checks provider (the
 tiny fixture assignment of ``tests/fixtures/grading`` cannot be in ``registry.ASSIGNMENTS``).
 
-One student at a time, nbgrader's ``Autograde`` runs with the grader's preprocessors (see
-``preprocessors.py``). Whatever happens to one student (a notebook that is not JSON, a kernel that dies,
-an nbgrader error) ends as zeros with a reason for *that* student; the batch always finishes.
+One student at a time, nbgrader's ``Autograde`` runs with the grader's preprocessors (:mod:`restore_cells`,
+:mod:`execute`, :mod:`verify_records`). Whatever happens to one student (a notebook that is not JSON, a kernel
+that dies, an nbgrader error) ends as zeros with a reason for *that* student; the batch always finishes.
+
+Grading never goes on with less protection than it was asked for: when the source scan or the sandbox
+modules cannot be imported, it stops before anything is written (:func:`required_module`).
 
 Set ``RNN_GRADE_DEBUG=1`` to see nbgrader's own log while grading.
 """
@@ -18,18 +21,18 @@ import pathlib
 import shutil
 import tempfile
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
-from .preprocessors import CellResult, GradingStore, NoteTampering, ReferenceCache, SafeExecute, VerifyRecords
+from .execute import SafeExecute, safe_execute
+from .grading_store import CellResult, GradingStore
+from .reference_cache import ReferenceCache
+from .restore_cells import RestoreTestCells
 from .submissions import InvocationError, StudentSubmission
+from .verify_records import Scanner, VerifyRecords
 
-
-@dataclass(frozen=True)
-class FallbackLimits:
-    """The limits used when the sandbox module is not installed (``--unsafe`` only)."""
-
-    cell_timeout: float = 30.0
-    notebook_timeout: float = 600.0
+SANDBOX_MODULE = "rnn_helpers.grader.sandbox"
+SANDBOX_KERNEL_MODULE = "rnn_helpers.grader.sandbox_kernel"
+SOURCE_CHECK_MODULE = "rnn_helpers.grader.source_check"
 
 
 @dataclass
@@ -56,6 +59,7 @@ class StudentResult:
     notebooks: list[NotebookResult]
     notes: list[str] = field(default_factory=list)
     folder: str = ""  # the submission folder's own name, before it was made a safe student id
+    submitter: Any = None  # lms.Submitter: who the export says submitted (grades.csv's name, late, submitted_at)
 
     @property
     def score(self) -> float:
@@ -98,52 +102,123 @@ class GradeRun:
     sandbox_reason: str
 
 
-# ----------------------------------------------------------------------------- sandbox
+# ----------------------------------------------------------------------------- protections
 
 
-def _sandbox_module():
+def required_module(name: str, what: str):
+    """Import ``name``, a protection grading cannot go without; if it cannot be imported, grading stops with
+    an :class:`InvocationError` that names it (it never goes on with less protection)."""
     try:
-        return importlib.import_module("rnn_helpers.grader.sandbox")
-    except ImportError:
-        return None
+        return importlib.import_module(name)
+    except Exception as exc:  # a missing module, or one that fails on import: either way it is not there
+        detail = (str(exc).strip().splitlines() or [""])[0][:200]
+        raise InvocationError(f"cannot grade without {what}: {name} cannot be imported "
+                              f"({type(exc).__name__}: {detail})") from None
+
+
+def source_scanner() -> Scanner:
+    """The source scan of every student cell (``source_check.scan_source``)."""
+    return required_module(SOURCE_CHECK_MODULE, "the source scan").scan_source
 
 
 def sandbox_status() -> tuple[bool, str]:
-    """(available, reason) of SANDBOX's kernel sandbox."""
-    module = _sandbox_module()
-    if module is None:
-        return False, "the grading sandbox (rnn_helpers.grader.sandbox) is not installed"
+    """(available, reason) of the kernel sandbox (:func:`sandbox.sandbox_available`); a probe that fails
+    means no sandbox. A sandbox module that cannot be imported stops grading (:func:`required_module`)."""
+    sandbox = required_module(SANDBOX_MODULE, "the grading sandbox")
     try:
-        ok, reason = module.sandbox_available()
+        ok, reason = sandbox.sandbox_available()
     except Exception as exc:  # a broken probe means no sandbox, not a crash
         return False, f"the grading sandbox could not be probed ({type(exc).__name__}: {exc})"
     return bool(ok), str(reason)
 
 
-def default_limits():
-    module = _sandbox_module()
-    return module.Limits() if module is not None and hasattr(module, "Limits") else FallbackLimits()
-
-
 # ----------------------------------------------------------------------------- the run
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What every student of one run is graded with, read once from the private course."""
+
+    assignment: str
+    layout: dict[str, list[dict]]  # notebook -> its graded cells (gradebook.grade_cells)
+    released: dict[str, dict[str, str]]  # notebook -> {grade_id: released test source}
+    trusted: dict[str, dict[str, str]]  # notebook -> {grade_id: the gradebook's source}
+    source_layout: dict[str, list[dict]]  # notebook -> every gradebook cell, in source order
+    locked: dict[str, set[str]]  # notebook -> grade_ids of read-only cells
+    references: ReferenceCache
+    scanner: Scanner
+    limits: Any  # sandbox.Limits
+    sandbox_config: Any  # traitlets Config of sandbox_kernel.executor_config, None for --unsafe
+
+    def preprocessors(self) -> tuple[GradingStore, VerifyRecords, RestoreTestCells]:
+        """A fresh store, and the grader's two preprocessors writing into it, for one student."""
+        store = GradingStore()
+        verify = VerifyRecords(store, self.references, self.trusted, self.locked, self.assignment, self.scanner,
+                               cell_timeout=self.limits.cell_timeout, enabled=True)
+        restore = RestoreTestCells(store, self.released, self.trusted, self.source_layout, enabled=True)
+        return store, verify, restore
 
 
 def grade(assignment: str, submissions: pathlib.Path, out: pathlib.Path, *, source_root: pathlib.Path,
           checks_provider: Callable[[str], dict] | None = None, db_url: str | None = None, unsafe: bool = False,
-          limits=None, echo: Callable[[str], None] = print) -> GradeRun:
+          limits=None, echo: Callable[[str], None] = print, layout: str | None = None,
+          export: str | None = None) -> GradeRun:
     """Grade every student of ``submissions`` on ``assignment``; write ``out/grades.csv`` and ``out/feedback``.
 
-    Raises :class:`InvocationError` (before writing anything) for a wrong invocation.
-    """
-    from . import feedback, gradebook, grades_csv
-    from .submissions import collect, extract_zip
+    ``layout`` forces the export's layout (:mod:`.lms`, else recognised); ``export`` ("canvas", "moodle") also
+    writes the grades as that LMS's gradebook import (:mod:`.lms_export`).
 
-    submissions = pathlib.Path(submissions)
-    out = pathlib.Path(out)
-    source_root = pathlib.Path(source_root)
+    Raises :class:`InvocationError` (before writing anything) for a wrong invocation, or when a protection
+    (the sandbox where it is needed, the source scan) cannot be had.
+    """
+    from . import gradebook
+
+    submissions, out, source_root = pathlib.Path(submissions), pathlib.Path(out), pathlib.Path(source_root)
     if checks_provider is None:
         from rnn_helpers.checks.registry import checks_for as checks_provider
-    expected_sources = gradebook.source_notebooks(source_root, assignment)
+    expected_sources = _check_invocation(assignment, submissions, out, source_root)
+    scanner = source_scanner()
+    sandboxed, sandbox_reason = sandbox_status()
+    if not sandboxed and not unsafe:
+        advice = "" if "--unsafe" in sandbox_reason else \
+            "; run as root where the sandbox works, or pass --unsafe to grade without it"
+        raise InvocationError(f"cannot sandbox the students' code: {sandbox_reason}{advice}")
+    sandbox_kernel = required_module(SANDBOX_KERNEL_MODULE, "the grading sandbox") if sandboxed and not unsafe else None
+    limits = limits or required_module(SANDBOX_MODULE, "the grading sandbox").Limits()
+    if db_url is not None:
+        gradebook.check_database(db_url)
+
+    work = pathlib.Path(tempfile.mkdtemp(prefix="rnn-course-grade-"))
+    os.chmod(work, 0o700)
+    try:
+        students = _collect(submissions, assignment, expected_sources, work, layout, export, echo)
+        echo(f"grading {len(students)} student(s) against {source_root / 'solutions' / assignment}")
+        _quiet_logs()
+        course = gradebook.create_course(work / "course", source_root, assignment, db_url)
+        gradebook.add_students(course, [s.student_id for s in students])
+        sandbox_config = None if sandbox_kernel is None else sandbox_kernel.executor_config(limits, work / "sandbox")
+        plan = _plan(course, ReferenceCache(checks_provider), scanner, limits, sandbox_config)
+        results = []
+        for i, sub in enumerate(students, 1):
+            echo(f"[{i}/{len(students)}] grading {sub.student_id}")
+            results.append(_grade_student(course, sub, plan))
+        _write_outputs(out, course, plan, results, db_url)
+        if export is not None:
+            from .lms_export import write_export
+
+            write_export(out, export, results, assignment, echo)
+        why = sandbox_reason if not sandboxed else "the sandbox works here, but --unsafe was given"
+        return GradeRun(assignment, results, out, sandboxed and not unsafe, why)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _check_invocation(assignment: str, submissions: pathlib.Path, out: pathlib.Path,
+                      source_root: pathlib.Path) -> list[pathlib.Path]:
+    """The assignment's source notebooks; :class:`InvocationError` for a wrong invocation."""
+    from .gradebook import source_notebooks
+
+    expected_sources = source_notebooks(source_root, assignment)
     if not expected_sources:
         raise InvocationError(f"no source notebook solutions/{assignment}/*.ipynb under {source_root}")
     if not submissions.exists():
@@ -152,63 +227,47 @@ def grade(assignment: str, submissions: pathlib.Path, out: pathlib.Path, *, sour
         raise InvocationError(f"OUT {out} exists and is not a folder")
     if out.resolve() == submissions.resolve() or submissions.resolve() in out.resolve().parents:
         raise InvocationError(f"OUT {out} must not be inside SUBMISSIONS {submissions}")
-    sandboxed, sandbox_reason = sandbox_status()
-    if not sandboxed and not unsafe:
-        advice = "" if "--unsafe" in sandbox_reason else \
-            "; run as root where the sandbox works, or pass --unsafe to grade without it"
-        raise InvocationError(f"cannot sandbox the students' code: {sandbox_reason}{advice}")
-    limits = limits or default_limits()
-    if db_url is not None:
-        gradebook.check_database(db_url)
+    return expected_sources
 
-    work = pathlib.Path(tempfile.mkdtemp(prefix="rnn-course-grade-"))
-    os.chmod(work, 0o700)
-    try:
-        if submissions.is_dir():
-            root = submissions
-        elif submissions.is_file():
-            root = extract_zip(submissions, work / "unzipped")
-        else:
-            raise InvocationError(f"SUBMISSIONS {submissions} is neither a folder nor a zip file")
-        names = [p.stem for p in expected_sources]
-        students = collect(root, assignment, names, work / "incoming")
-        echo(f"grading {len(students)} student(s) against {source_root / 'solutions' / assignment}")
 
-        _quiet_logs()
-        course = gradebook.create_course(work / "course", source_root, assignment, db_url)
-        gradebook.add_students(course, [s.student_id for s in students])
-        layout = gradebook.grade_cells(course)
-        released = _released_tests(course, layout)
-        trusted = {nb: gradebook.trusted_sources(course, nb) for nb in layout}
-        source_layout = {nb: gradebook.source_layout(course, nb) for nb in layout}
-        locked = _locked_cells(course, layout)
-        references = ReferenceCache(checks_provider)
-        scanner = _scanner()
-        sandbox_config = None
-        if sandboxed and not unsafe:
-            sandbox_config = _sandbox_module().executor_config(limits, work / "sandbox")
-        results = []
-        for i, sub in enumerate(students, 1):
-            echo(f"[{i}/{len(students)}] grading {sub.student_id}")
-            store = GradingStore()
-            verify = VerifyRecords(store, references, trusted, locked, assignment, scanner,
-                                   cell_timeout=limits.cell_timeout, enabled=True)
-            note = NoteTampering(store, released, trusted, source_layout, enabled=True)
-            results.append(_grade_student(course, sub, layout, store, verify, note, limits, sandbox_config))
+def _collect(submissions: pathlib.Path, assignment: str, expected_sources: list[pathlib.Path],
+             work: pathlib.Path, layout: str | None = None, export: str | None = None,
+             echo: Callable[[str], None] | None = None) -> list[StudentSubmission]:
+    """The students of a submissions folder or zip (any export layout, :mod:`.lms`), copied into ``work``;
+    an ``export`` their LMS cannot take is refused here, before anyone is graded."""
+    from .lms_export import check_export
+    from .submissions import collect_from
 
-        out.mkdir(parents=True, exist_ok=True)
-        _remove_stale_feedback(out / "feedback", assignment)
-        for res in results:
-            for nb in res.notebooks:
-                feedback.write(out / "feedback" / res.student_id / assignment / f"{nb.notebook}.html", res, nb,
-                               released.get(nb.notebook))
-        grades_csv.write_csv(out / "grades.csv", results, layout)
-        if db_url is None:
-            shutil.copyfile(work / "course" / "gradebook.db", out / "gradebook.db")
-        why = sandbox_reason if not sandboxed else "the sandbox works here, but --unsafe was given"
-        return GradeRun(assignment, results, out, sandboxed and not unsafe, why)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    students = collect_from(submissions, assignment, [p.stem for p in expected_sources], work, layout=layout,
+                            echo=echo)
+    check_export(export, students)
+    return students
+
+
+def _plan(course, references: ReferenceCache, scanner: Scanner, limits, sandbox_config) -> _Plan:
+    from . import gradebook
+
+    layout = gradebook.grade_cells(course)
+    return _Plan(course.assignment, layout, _released_tests(course, layout),
+                 {nb: gradebook.trusted_sources(course, nb) for nb in layout},
+                 {nb: gradebook.source_layout(course, nb) for nb in layout},
+                 _locked_cells(course, layout), references, scanner, limits, sandbox_config)
+
+
+def _write_outputs(out: pathlib.Path, course, plan: _Plan, results: list[StudentResult], db_url: str | None) -> None:
+    """Each student's feedback, grades.csv, and (with the run's own SQLite gradebook) gradebook.db."""
+    from . import feedback, grades_csv
+
+    assignment = course.assignment
+    out.mkdir(parents=True, exist_ok=True)
+    _remove_stale_feedback(out / "feedback", assignment)
+    for res in results:
+        for nb in res.notebooks:
+            feedback.write(out / "feedback" / res.student_id / assignment / f"{nb.notebook}.html", res, nb,
+                           plan.released.get(nb.notebook))
+    grades_csv.write_csv(out / "grades.csv", results, plan.layout)
+    if db_url is None:
+        shutil.copyfile(course.root / "gradebook.db", out / "gradebook.db")
 
 
 def _remove_stale_feedback(feedback_dir: pathlib.Path, assignment: str) -> None:
@@ -250,12 +309,6 @@ def _quiet_logs() -> None:
         logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
-def _scanner():
-    from .preprocessors import default_scanner
-
-    return default_scanner()
-
-
 def _released_tests(course, layout) -> dict[str, dict[str, str]]:
     import nbformat
 
@@ -284,14 +337,16 @@ def _zero_cells(layout_cells: list[dict], reason: str) -> list[CellResult]:
     return [CellResult(c["name"], c["max_score"], 0.0, False, [reason], c["kind"]) for c in layout_cells]
 
 
-def _grade_student(course, sub: StudentSubmission, layout, store, verify, note, limits,
-                   sandbox_config) -> StudentResult:
+def _grade_student(course, sub: StudentSubmission, plan: _Plan) -> StudentResult:
+    """One student: autograde the submitted notebooks, then read each notebook's decisions (zeros with the
+    reason for what could not be graded, recorded in the gradebook too)."""
     from . import gradebook
 
-    result = StudentResult(sub.student_id, course.assignment, [], notes=list(sub.notes), folder=sub.folder)
+    result = StudentResult(sub.student_id, course.assignment, [], notes=list(sub.notes), folder=sub.folder,
+                           submitter=sub.submitter)
     if not sub.notebooks:
         gradebook.zero_missing(course, sub.student_id)
-        for nb_name, cells in layout.items():
+        for nb_name, cells in plan.layout.items():
             problem = sub.problems.get(nb_name, "no notebook was submitted")
             result.notebooks.append(NotebookResult(nb_name, _zero_cells(cells, "not graded: " + problem), problem))
         return result
@@ -299,38 +354,18 @@ def _grade_student(course, sub: StudentSubmission, layout, store, verify, note, 
     dest.mkdir(parents=True, exist_ok=True)
     for nb_name, path in sub.notebooks.items():
         shutil.copyfile(path, dest / f"{nb_name}.ipynb")
+    store, verify, restore = plan.preprocessors()
     failure = None
     try:
-        _autograde(course, sub.student_id, store, verify, note, limits, sandbox_config)
+        _autograde(course, sub.student_id, plan, verify, restore)
     except Exception as exc:  # nbgrader gave up on this student: zeros with the reason, never a lost batch
         failure = f"grading failed: {str(exc)[:300]}"
-    for nb_name, cells in layout.items():
-        key = (sub.student_id, nb_name)
+    for nb_name, cells in plan.layout.items():
         if nb_name in sub.problems:
-            result.notebooks.append(NotebookResult(nb_name, _zero_cells(cells, "not graded: " + sub.problems[nb_name]),
-                                                   sub.problems[nb_name]))
+            problem = sub.problems[nb_name]
+            result.notebooks.append(NotebookResult(nb_name, _zero_cells(cells, "not graded: " + problem), problem))
             continue
-        decided = store.cells.get(key, {})
-        if failure or not decided:
-            reason = failure or "grading failed (no result for this notebook)"
-            cell_results = [decided.get(c["name"]) or CellResult(c["name"], c["max_score"], 0.0, False, [reason],
-                                                                 c["kind"]) for c in cells]
-            if failure:
-                cell_results = _zero_cells(cells, reason)
-            nbr = NotebookResult(nb_name, cell_results, reason, list(store.notes.get(key, [])))
-        else:
-            cell_results = []
-            for c in cells:
-                if c["name"] in decided:
-                    cell_results.append(decided[c["name"]])
-                elif c["kind"] == "manual":
-                    cell_results.append(CellResult(c["name"], c["max_score"], 0.0, False,
-                                                   ["needs manual grading (not autograded)"], "manual"))
-                else:
-                    cell_results.append(CellResult(c["name"], c["max_score"], 0.0, False,
-                                                   ["the test cell was not found after restoring"], "test"))
-            nbr = NotebookResult(nb_name, cell_results, None, list(store.notes.get(key, [])))
-            nbr.executed = _read_autograded(course, sub.student_id, nb_name)
+        nbr = _notebook_result(course, sub.student_id, nb_name, cells, store, failure)
         result.notebooks.append(nbr)
         if failure:  # nbgrader left this notebook's grades empty: record the zeros we report
             if _has_submission(course, sub.student_id):
@@ -338,6 +373,28 @@ def _grade_student(course, sub: StudentSubmission, layout, store, verify, note, 
             else:
                 gradebook.zero_missing(course, sub.student_id)
     return result
+
+
+def _notebook_result(course, student: str, nb_name: str, cells: list[dict], store: GradingStore,
+                     failure: str | None) -> NotebookResult:
+    """The decisions the preprocessors stored for one autograded notebook (zeros when there are none)."""
+    key = (student, nb_name)
+    decided = store.cells.get(key, {})
+    notes = list(store.notes.get(key, []))
+    if failure or not decided:
+        reason = failure or "grading failed (no result for this notebook)"
+        return NotebookResult(nb_name, _zero_cells(cells, reason), reason, notes)
+    results = [decided[c["name"]] if c["name"] in decided else _undecided(c) for c in cells]
+    return NotebookResult(nb_name, results, None, notes, executed=_read_autograded(course, student, nb_name))
+
+
+def _undecided(cell: dict) -> CellResult:
+    """A graded cell the grader gave no decision: a manual one, or a test cell that was not found."""
+    if cell["kind"] == "manual":
+        return CellResult(cell["name"], cell["max_score"], 0.0, False, ["needs manual grading (not autograded)"],
+                          "manual")
+    return CellResult(cell["name"], cell["max_score"], 0.0, False, ["the test cell was not found after restoring"],
+                      "test")
 
 
 def _has_submission(course, student: str) -> bool:
@@ -361,44 +418,13 @@ def _read_autograded(course, student: str, nb_name: str) -> dict | None:
         return None
 
 
-def _autograde(course, student: str, store, verify, note, limits, sandbox_config) -> None:
+def _autograde(course, student: str, plan: _Plan, verify: VerifyRecords, restore: RestoreTestCells) -> None:
+    """nbgrader's ``Autograde`` of one student with the grader's preprocessors; raises with nbgrader's reason."""
     from nbgrader.converters import Autograde
-    from nbgrader.preprocessors import (CheckCellMetadata, ClearOutput, DeduplicateIds, Execute, LimitOutput,
-                                        OverwriteCells, OverwriteKernelspec, SaveAutoGrades)
 
-    from .preprocessors import safe_execute
-    from traitlets.config import Config
-
-    cfg = Config()
-    cfg.Autograde.force = True
-    cfg.Autograde.create_student = True
-    # NoteTampering first: it puts back the gradebook's labels and metadata, which DeduplicateIds and
-    # OverwriteCells read (a test cell relabelled by the student makes OverwriteCells raise otherwise)
-    cfg.Autograde.sanitize_preprocessors = [ClearOutput, note, DeduplicateIds, OverwriteKernelspec, OverwriteCells,
-                                            CheckCellMetadata]
-    # nbgrader's IgnorePattern, ClearMetadataPreprocessor and AssignLatePenalties are left out: the first
-    # edits stderr that no longer counts, the other two do nothing for us.
-    execute = SafeExecute
-    cfg.OverwriteCells.add_missing_cells = True
-    cfg.Execute.timeout = int(limits.cell_timeout) if limits.cell_timeout else None
-    cfg.Execute.interrupt_on_timeout = True
-    # after a cell's reply, how long its last outputs may take: nbclient's 4 s is short on a loaded machine,
-    # but a hung kernel costs this much more per timed-out cell (then KeepGoingMixin probes it)
-    cfg.Execute.iopub_timeout = int(max(4, min(10, limits.cell_timeout or 10)))
-    if sandbox_config is not None:
-        # the sandbox's config brings its own autograde chain only to swap in its Execute class (whose
-        # kernel manager is a constructor argument); keep our chain and wrap that class instead
-        sandbox_config = sandbox_config.copy()
-        chain = sandbox_config.Autograde.pop("autograde_preprocessors", [])
-        executes = [pp for pp in chain if isinstance(pp, type) and issubclass(pp, Execute)]
-        if executes:
-            execute = safe_execute(executes[0])
-        cfg.merge(sandbox_config)
-    cfg[execute.__name__].notebook_timeout = float(getattr(limits, "notebook_timeout", 0) or 0)
-    cfg.Autograde.autograde_preprocessors = [execute, verify, LimitOutput, SaveAutoGrades, CheckCellMetadata]
     coursedir = course.coursedir()
     coursedir.student_id = student
-    converter = Autograde(coursedir=coursedir, config=cfg)
+    converter = Autograde(coursedir=coursedir, config=_autograde_config(plan, verify, restore))
     errors = _ErrorLines()
     log = converter.log
     saved = (log.level, log.propagate)
@@ -414,6 +440,43 @@ def _autograde(course, student: str, store, verify, note, limits, sandbox_config
         log.removeHandler(errors)
         log.setLevel(saved[0])
         log.propagate = saved[1]
+
+
+def _autograde_config(plan: _Plan, verify: VerifyRecords, restore: RestoreTestCells):
+    """The traitlets config of one ``Autograde`` run: nbgrader's chain with the grader's preprocessors in it."""
+    from nbgrader.preprocessors import (CheckCellMetadata, ClearOutput, DeduplicateIds, Execute, LimitOutput,
+                                        OverwriteCells, OverwriteKernelspec, SaveAutoGrades)
+    from traitlets.config import Config
+
+    limits = plan.limits
+    cfg = Config()
+    cfg.Autograde.force = True
+    cfg.Autograde.create_student = True
+    # RestoreTestCells first: it puts back the gradebook's labels and metadata, which DeduplicateIds and
+    # OverwriteCells read (a test cell relabelled by the student makes OverwriteCells raise otherwise)
+    cfg.Autograde.sanitize_preprocessors = [ClearOutput, restore, DeduplicateIds, OverwriteKernelspec,
+                                            OverwriteCells, CheckCellMetadata]
+    # nbgrader's IgnorePattern, ClearMetadataPreprocessor and AssignLatePenalties are left out: the first
+    # edits stderr that no longer counts, the other two do nothing for us.
+    execute = SafeExecute
+    cfg.OverwriteCells.add_missing_cells = True
+    cfg.Execute.timeout = int(limits.cell_timeout) if limits.cell_timeout else None
+    cfg.Execute.interrupt_on_timeout = True
+    # after a cell's reply, how long its last outputs may take: nbclient's 4 s is short on a loaded machine,
+    # but a hung kernel costs this much more per timed-out cell (then KeepGoingMixin probes it)
+    cfg.Execute.iopub_timeout = int(max(4, min(10, limits.cell_timeout or 10)))
+    if plan.sandbox_config is not None:
+        # the sandbox's config brings its own autograde chain only to swap in its Execute class (whose
+        # kernel manager is a constructor argument); keep our chain and wrap that class instead
+        sandbox_config = plan.sandbox_config.copy()
+        chain = sandbox_config.Autograde.pop("autograde_preprocessors", [])
+        executes = [pp for pp in chain if isinstance(pp, type) and issubclass(pp, Execute)]
+        if executes:
+            execute = safe_execute(executes[0])
+        cfg.merge(sandbox_config)
+    cfg[execute.__name__].notebook_timeout = float(limits.notebook_timeout or 0)
+    cfg.Autograde.autograde_preprocessors = [execute, verify, LimitOutput, SaveAutoGrades, CheckCellMetadata]
+    return cfg
 
 
 class _ErrorLines(logging.Handler):

@@ -34,7 +34,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="repository root holding nbgrader_config.py and solutions/ (default: found from here)")
 
 
-def find_root(start: Path | None = None) -> Path:
+def find_course_root(start: Path | None = None) -> Path:
     """The repository root: the first folder holding ``nbgrader_config.py`` and ``solutions/``, looked for from
     ``start``, then from the working directory, then from this package's own checkout. The working directory
     comes before the package: from a second checkout, ``rnn-course`` must work on that checkout, not on the
@@ -105,7 +105,7 @@ def release_one(root: Path, assignment: str, out_dir: Path, workdir: Path) -> Pa
 def release(assignments: list[str] | None = None, out_dir: Path | None = None, root: Path | None = None,
             log=print) -> list[Path]:
     """Release the given assignments (default all) and return the written notebooks' paths."""
-    root = find_root(root)
+    root = find_course_root(root)
     names = list(assignments) if assignments else list(ASSIGNMENTS)
     unknown = [a for a in names if a not in ASSIGNMENTS]
     if unknown:

@@ -21,16 +21,19 @@ The kernel of each graded notebook runs
   package) nor the working directory lands on ``sys.path``; ``PYTHONPATH`` is the stripped build, then
   site-packages.
 
-Interface for the grading command::
+This module is the launcher: the kernel command (``python -m rnn_helpers.grader.sandbox``), which builds the
+namespaces, drops to the sandbox uid, applies the :class:`Limits` and execs the IPython kernel. It is plain
+stdlib, so that starting a kernel does not pay for importing nbgrader. How nbgrader and nbclient start a
+kernel through it (the kernel manager, the Execute step, the config) is :mod:`sandbox_kernel`::
 
-    ok, reason = sandbox_available()            # (False, "needs root ...") when it cannot be had
-    config = executor_config(Limits(), workdir)  # merge into nbgrader's config before autograding
+    ok, reason = sandbox_available()            # here: (False, "needs root ...") when it cannot be had
+    config = sandbox_kernel.executor_config(Limits(), workdir)  # merge into nbgrader's config
 
-The config swaps nbgrader's ``Execute`` preprocessor for :class:`SandboxExecute` (nbgrader's ``Execute``
-passes ``kernel_manager_class`` as a constructor argument, which beats any config value; see
-``tests/test_sandbox.py``), sets the per-cell timeout and interrupts on timeout.
+The grader writes the launcher's spec (:func:`sandbox_spec`: limits, interpreter, paths) into a file; the
+kernel manager passes that file, a scratch folder (holding :data:`IPC_DIR`, the kernel's sockets) and the
+connection file on the command line.
 
-Linux only; needs root (to create the namespaces and switch user). Stdlib + jupyter_client.
+Linux only; needs root (to create the namespaces and switch user).
 """
 from __future__ import annotations
 
@@ -44,15 +47,15 @@ import stat
 import subprocess
 import sys
 import sysconfig
-import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 GiB = 1024 ** 3
 MiB = 1024 ** 2
 
 NEEDS_ROOT = "needs root to drop privileges; run as root or pass --unsafe"
+IPC_DIR = "ipc"  # the scratch folder's subfolder for the kernel's sockets, the one writable path both sides see
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,7 @@ class Limits:
 
     @property
     def cpu_limit(self) -> int:
+        """RLIMIT_CPU of each process of the notebook: ``cpu_seconds``, else twice the notebook's wall clock."""
         return self.cpu_seconds if self.cpu_seconds is not None else 2 * self.notebook_timeout
 
 
@@ -119,7 +123,7 @@ def sandbox_available() -> tuple[bool, str]:
 
 
 # --------------------------------------------------------------------------------------------------
-# What the grader hands to nbgrader
+# The launcher's spec: what the grader hands over, as JSON
 
 
 def _python_paths() -> dict:
@@ -141,122 +145,9 @@ def sandbox_spec(limits: Limits, stripped_dir: str | os.PathLike) -> dict:
             "ro": paths["ro"] + [str(Path(stripped_dir).resolve())]}
 
 
-def executor_config(limits: Limits | None, workdir: str | os.PathLike):
-    """A traitlets Config for nbgrader's Execute step (or a plain nbclient run) that sandboxes every kernel.
-
-    ``workdir`` is a directory of the grader's (created if missing); the stripped ``rnn_helpers`` build
-    and the launcher's spec are written there. It must not be inside a submission.
-    """
-    from traitlets.config import Config
-
-    from rnn_helpers.grader.stripped import build_stripped
-
-    limits = limits or Limits()
-    workdir = Path(workdir).resolve()
-    workdir.mkdir(parents=True, exist_ok=True)
-    stripped_root = workdir / "stripped"
-    build_stripped(stripped_root)
-    spec_path = workdir / "sandbox_spec.json"
-    spec_path.write_text(json.dumps(sandbox_spec(limits, stripped_root), indent=1))
-
-    c = Config()
-    km = "rnn_helpers.grader.sandbox.SandboxKernelManager"
-    c.SandboxKernelManager.spec_file = str(spec_path)
-    # nbgrader: Execute passes kernel_manager_class as a constructor argument (config loses), so the
-    # autograde chain gets our subclass of Execute in its place.
-    c.Autograde.autograde_preprocessors = autograde_preprocessors()
-    for section in ("SandboxExecute", "Execute", "ExecutePreprocessor", "NotebookClient"):
-        c[section].kernel_manager_class = km
-        c[section].timeout = limits.cell_timeout
-        c[section].interrupt_on_timeout = True
-        c[section].error_on_timeout = {
-            "ename": "CellTimeoutError", "evalue": f"timed out after {limits.cell_timeout} s",
-            "traceback": [f"CellTimeoutError: timed out after {limits.cell_timeout} s (the cell was interrupted)"]}
-    return c
-
-
-def autograde_preprocessors() -> list:
-    """nbgrader's default autograde chain with ``Execute`` replaced by :class:`SandboxExecute`."""
-    from nbgrader.converters.autograde import Autograde
-    from nbgrader.preprocessors import Execute
-
-    chain = list(Autograde.class_traits()["autograde_preprocessors"].make_dynamic_default())
-    sandboxed = _jupyter_classes()["SandboxExecute"]
-    return [sandboxed if pp is Execute else pp for pp in chain]
-
-
-_JUPYTER_CLASSES: dict = {}
-
-
-def _jupyter_classes() -> dict:
-    """Define the jupyter_client / nbgrader subclasses on first use.
-
-    They are built lazily so that the launcher, which runs as the kernel command once per notebook,
-    does not pay for importing nbgrader.
-    """
-    if _JUPYTER_CLASSES:
-        return _JUPYTER_CLASSES
-    from jupyter_client.manager import AsyncKernelManager
-    from nbgrader.preprocessors import Execute
-    from traitlets import Type, Unicode
-
-    class SandboxKernelManager(AsyncKernelManager):
-        """Starts the IPython kernel through the sandbox launcher, over IPC sockets."""
-
-        spec_file = Unicode("", help="sandbox_spec.json written by executor_config").tag(config=True)
-
-        async def _async_pre_start_kernel(self, **kw):
-            if not self.spec_file:
-                raise RuntimeError("SandboxKernelManager.spec_file is not set; use sandbox.executor_config()")
-            lim = json.loads(Path(self.spec_file).read_text())["limits"]
-            # a short path: unix socket names are limited to 107 bytes
-            self._sandbox_scratch = Path(tempfile.mkdtemp(prefix="rnnsbx-"))
-            ipc = self._sandbox_scratch / "ipc"
-            ipc.mkdir(mode=0o700)
-            os.chown(ipc, lim["uid"], lim["gid"])
-            self.transport = "ipc"
-            self.ip = str(ipc / "k")
-            self.connection_file = str(self._sandbox_scratch / "connection.json")
-            return await super()._async_pre_start_kernel(**kw)
-
-        async def _async_launch_kernel(self, kernel_cmd, **kw):
-            from rnn_helpers.grader.preprocessors import quiet_kernel_stdio
-
-            # the kernel's own streams (its log, the launcher's messages, a fork bomb's children writing to
-            # fd 2) stay off the grader's terminal; the notebook's outputs travel as kernel messages
-            return await super()._async_launch_kernel(kernel_cmd, **quiet_kernel_stdio(kw))
-
-        def format_kernel_cmd(self, extra_arguments=None):
-            # -I: the launcher runs as root in the notebook's directory; nothing there may shadow a module
-            return [sys.executable, "-I", "-m", "rnn_helpers.grader.sandbox", self.spec_file,
-                    str(self._sandbox_scratch), self.connection_file, "--", *(extra_arguments or [])]
-
-        async def _async_cleanup_resources(self, restart: bool = False) -> None:
-            await super()._async_cleanup_resources(restart=restart)
-            scratch = getattr(self, "_sandbox_scratch", None)
-            if scratch is not None and not restart:
-                shutil.rmtree(scratch, ignore_errors=True)
-
-        cleanup_resources = _async_cleanup_resources
-
-    class SandboxExecute(Execute):
-        """nbgrader's Execute step with the sandboxed kernel manager (a constructor argument in nbgrader)."""
-
-        kernel_manager_class = Type(SandboxKernelManager, klass=AsyncKernelManager).tag(config=True)
-
-        def __init__(self, *args, **kwargs):
-            kwargs.setdefault("kernel_manager_class", SandboxKernelManager)
-            super().__init__(*args, **kwargs)
-
-    SandboxKernelManager.__module__ = SandboxExecute.__module__ = __name__
-    _JUPYTER_CLASSES.update(SandboxKernelManager=SandboxKernelManager, SandboxExecute=SandboxExecute)
-    return _JUPYTER_CLASSES
-
-
-def __getattr__(name):
-    if name in ("SandboxKernelManager", "SandboxExecute"):
-        return _jupyter_classes()[name]
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+def spec_limits(spec: dict) -> Limits:
+    """The :class:`Limits` of a spec read back (validated again: the launcher runs as root)."""
+    return Limits(**spec["limits"])
 
 
 # --------------------------------------------------------------------------------------------------
@@ -355,10 +246,10 @@ def _copy_tree_limited(src: Path, dst: Path, uid: int, gid: int, budget: int, ma
 
 def _build_root(root: Path, spec: dict, workdir: Path, ipc_dir: Path) -> None:
     """Mount the allow-listed view of the machine under ``root`` (we are root in a new mount namespace)."""
-    lim = spec["limits"]
+    lim = spec_limits(spec)
     _mount(None, "/", None, MS_REC | MS_PRIVATE)  # nothing we mount leaks back to the host
     _tmpfs(root, 64 * MiB)
-    _tmpfs(root / "tmp", lim["scratch_bytes"], "1777")  # first: grader paths below /tmp are bound into it
+    _tmpfs(root / "tmp", lim.scratch_bytes, "1777")  # first: grader paths below /tmp are bound into it
     for d in ("/usr", "/etc", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/opt"):
         if os.path.lexists(d):
             _bind(root, d)
@@ -374,11 +265,11 @@ def _build_root(root: Path, spec: dict, workdir: Path, ipc_dir: Path) -> None:
     for name, to in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"),
                      ("stderr", "/proc/self/fd/2")):
         os.symlink(to, dev / name)
-    _tmpfs(dev / "shm", lim["scratch_bytes"], "1777")
+    _tmpfs(dev / "shm", lim.scratch_bytes, "1777")
     # the private notebook directory: a tmpfs at the same path, holding a copy owned by the sandbox uid
     wd = _inside(root, workdir)
-    _tmpfs(wd, lim["scratch_bytes"], "700", lim["uid"], lim["gid"])
-    _copy_tree_limited(workdir, wd, lim["uid"], lim["gid"], lim["scratch_bytes"] // 2, lim["max_file_size"])
+    _tmpfs(wd, lim.scratch_bytes, "700", lim.uid, lim.gid)
+    _copy_tree_limited(workdir, wd, lim.uid, lim.gid, lim.scratch_bytes // 2, lim.max_file_size)
     _bind(root, str(ipc_dir), writable=True)
     proc = root / "proc"
     proc.mkdir(exist_ok=True)
@@ -408,17 +299,16 @@ def _exec_kernel(spec: dict, workdir: Path, conn: Path, extra: list[str]) -> Non
     """In the forked kernel process: limits, drop to the sandbox uid, exec the IPython kernel."""
     import resource
 
-    lim = spec["limits"]
+    lim = spec_limits(spec)
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGCHLD):
         signal.signal(sig, signal.SIG_DFL)
-    cpu = lim["cpu_seconds"] if lim["cpu_seconds"] is not None else 2 * lim["notebook_timeout"]
-    for res, value in ((resource.RLIMIT_AS, lim["memory_bytes"]), (resource.RLIMIT_CPU, cpu),
-                       (resource.RLIMIT_NPROC, lim["max_processes"]), (resource.RLIMIT_FSIZE, lim["max_file_size"]),
-                       (resource.RLIMIT_NOFILE, lim["max_open_files"]), (resource.RLIMIT_CORE, 0)):
+    for res, value in ((resource.RLIMIT_AS, lim.memory_bytes), (resource.RLIMIT_CPU, lim.cpu_limit),
+                       (resource.RLIMIT_NPROC, lim.max_processes), (resource.RLIMIT_FSIZE, lim.max_file_size),
+                       (resource.RLIMIT_NOFILE, lim.max_open_files), (resource.RLIMIT_CORE, 0)):
         resource.setrlimit(res, (value, value))
     os.setgroups([])
-    os.setresgid(lim["gid"], lim["gid"], lim["gid"])
-    os.setresuid(lim["uid"], lim["uid"], lim["uid"])
+    os.setresgid(lim.gid, lim.gid, lim.gid)
+    os.setresuid(lim.uid, lim.uid, lim.uid)
     _check(_libc().prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
     os.umask(0o077)
     os.chdir(workdir)
@@ -438,9 +328,9 @@ def _init(spec: dict, workdir: Path, scratch: Path, conn: Path, extra: list[str]
     if select.select([alive], [], [], 0)[0]:  # the launcher died before the line above
         return 1
     os.close(alive)
-    lim = spec["limits"]
+    lim = spec_limits(spec)
     root = scratch / "root"
-    ipc_dir = scratch / "ipc"
+    ipc_dir = scratch / IPC_DIR
     _build_root(root, spec, workdir, ipc_dir)
     os.chroot(root)
     os.chdir("/")
@@ -450,7 +340,7 @@ def _init(spec: dict, workdir: Path, scratch: Path, conn: Path, extra: list[str]
             _exec_kernel(spec, workdir, conn, extra)
         finally:
             os._exit(127)
-    deadline = time.monotonic() + lim["notebook_timeout"]
+    deadline = time.monotonic() + lim.notebook_timeout
     status = 0
     while True:
         try:
@@ -462,7 +352,7 @@ def _init(spec: dict, workdir: Path, scratch: Path, conn: Path, extra: list[str]
             break
         if pid == 0:
             if time.monotonic() > deadline:
-                print(f"rnn-course sandbox: notebook timed out after {lim['notebook_timeout']} s; "
+                print(f"rnn-course sandbox: notebook timed out after {lim.notebook_timeout} s; "
                       "every process of it was killed", file=sys.stderr, flush=True)
                 os.kill(kernel, signal.SIGKILL)
                 deadline = float("inf")
@@ -473,14 +363,14 @@ def _init(spec: dict, workdir: Path, scratch: Path, conn: Path, extra: list[str]
 def launch(spec_file: str, scratch: str, connection_file: str, extra: list[str]) -> int:
     """The kernel command: unshare namespaces, fork the namespace's init, wait for it."""
     spec = json.loads(Path(spec_file).read_text())
-    lim = spec["limits"]
+    lim = spec_limits(spec)
     workdir = Path.cwd().resolve()
     scratch_p = Path(scratch)
-    ipc_dir = scratch_p / "ipc"
+    ipc_dir = scratch_p / IPC_DIR
     # the kernel reads its own copy of the connection file (jupyter_client writes it 0600 for root)
     conn = ipc_dir / "kernel.json"
     shutil.copyfile(connection_file, conn)
-    os.chown(conn, lim["uid"], lim["gid"])
+    os.chown(conn, lim.uid, lim.gid)
     os.chmod(conn, 0o400)
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, signal.SIG_IGN)  # the kernel gets these from the process group itself

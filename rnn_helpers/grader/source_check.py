@@ -6,9 +6,10 @@ findings earns nothing for its tests (the grading command decides and shows the 
 
 What is reported:
 
-- the reference: any import or attribute path reaching a module the grading build strips
-  (``rnn_helpers.simple_rnn``, ``.gru``, ``.lstm``, ...), through aliases (``import rnn_helpers as r;
-  r.simple_rnn``), ``from rnn_helpers import gru``, or by string (``"rnn_helpers.lstm"`` in a call);
+- the reference: any import or attribute path reaching a module of the list of reference modules
+  (:mod:`.reference_modules`, what the grading build strips: ``rnn_helpers.simple_rnn``, ``.gru``, ...),
+  through aliases (``import rnn_helpers as r; r.simple_rnn``), ``from rnn_helpers import gru``, or by string
+  (``"rnn_helpers.lstm"`` in a call);
 - dynamic code and imports: ``importlib``, ``__import__``, ``exec``, ``eval``, ``compile``,
   ``getattr``/``setattr`` with a name that is not a plain string literal, ``globals()``/``vars()`` writes;
 - in from-scratch cells, torch's recurrent implementations: ``nn.RNN``/``GRU``/``LSTM`` and their
@@ -34,14 +35,9 @@ points is the record comparison in the grader's process and the sandbox, not thi
 from __future__ import annotations
 
 import ast
-import functools
 import re
 
-REFERENCE_MODULES = (
-    "simple_rnn", "gru", "lstm", "deep_rnn", "gradcheck", "training", "initialization", "output_layer",
-    "embedding", "encoding", "param_count", "gradient_flow", "torch_bridge", "text", "sampling",
-    "forecasting", "char_model", "applications",
-)
+from .reference_modules import reference_module_of
 
 TORCH_RECURRENT = {
     "RNN", "GRU", "LSTM", "RNNCell", "GRUCell", "LSTMCell", "RNNBase", "RNNCellBase",
@@ -187,28 +183,9 @@ def _dotted(node: ast.AST) -> str | None:
     return None
 
 
-@functools.lru_cache(maxsize=1)
-def reference_modules() -> frozenset[str]:
-    """Top-level module names under ``rnn_helpers`` a solution cell may not touch.
-
-    The modules of the API contract (``REFERENCE_MODULES``) plus whatever the grading build strips
-    (``stripped.stripped_modules``, derived from the check registry).
-    """
-    names = set(REFERENCE_MODULES)
-    try:
-        from rnn_helpers.grader.stripped import stripped_modules
-
-        names |= {m.split(".")[1] for m in stripped_modules() if m.count(".") >= 1 and ".grading" not in m}
-    except Exception:  # noqa: BLE001 - a broken checks module must not stop the scan; the static list stays
-        pass
-    return frozenset(names)
-
-
 def _reference_in(dotted: str) -> str | None:
-    parts = dotted.split(".")
-    if parts[0] == "rnn_helpers" and len(parts) > 1 and parts[1] in reference_modules():
-        return f"rnn_helpers.{parts[1]}"
-    return None
+    """The reference module ``dotted`` reaches (``"rnn_helpers.gru"``), else ``None``."""
+    return reference_module_of(dotted)
 
 
 class _Scanner(ast.NodeVisitor):

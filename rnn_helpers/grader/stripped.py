@@ -10,15 +10,18 @@ raises, when imported::
 
 Which modules are removed (:func:`stripped_modules`):
 
-1. every module named in a ``Check.reference`` of any assignment whose ``checks_<assignment>.py`` exists
-   (the registry is the single source of truth for what is graded);
-2. the recurrent cores that hold chapters 02-05's graded cells (``BASELINE``), so that a missing or
-   broken checks module can never ship them into the kernel;
+1. every module of the list of reference modules (:data:`.reference_modules.REFERENCE_MODULES`; a listed
+   package goes whole), so that a missing or broken checks module can never ship them into the kernel;
+2. every module named in a ``Check.reference`` of any assignment whose ``ch<assignment>`` checks module exists
+   (what is graded, from the registry);
 3. any other module that *defines* a function with the name of a graded function (a second copy of a
    reference, e.g. a helper that re-implements ``rnn_cell_forward``);
 4. any module that imports a stripped module at import time (it could not import anyway; the stub
    says why), repeated until nothing changes;
 5. the grader side, ``rnn_helpers.grader``, whole: the kernel has no use for it.
+
+Rules 2-4 are a net under the list: a test fails when they catch a module the list does not name, so the list
+stays the one statement of what the kernel lacks.
 
 Nothing compiled is copied (no ``__pycache__``, no ``.pyc``): bytecode of a stripped module would bring
 the reference back.
@@ -30,8 +33,9 @@ import importlib.util
 import shutil
 from pathlib import Path
 
+from .reference_modules import REFERENCE_MODULES
+
 PACKAGE = "rnn_helpers"
-BASELINE = ("rnn_helpers.simple_rnn", "rnn_helpers.gru", "rnn_helpers.lstm", "rnn_helpers.deep_rnn")
 KERNEL_SIDE = "rnn_helpers.checks"  # what the hidden tests import: kept whole
 GRADER_SIDE = "rnn_helpers.grader"  # never runs in the kernel: stubbed whole
 STUB_MESSAGE = "{module} is not available while grading: implement the function yourself"
@@ -115,13 +119,16 @@ def stripped_modules(root: Path | None = None) -> dict[str, str]:
     files = _module_files(root)
     refs = graded_references()
     why: dict[str, str] = {}
-    for module in list(refs) + list(BASELINE):
+    for module in REFERENCE_MODULES:
         if module in files:
-            why.setdefault(module, "holds the reference of a graded function")
+            why[module] = "holds reference implementations (listed in reference_modules.py)"
+    for module in refs:
+        if module in files and not _covered(module, set(why)):
+            why[module] = "holds the reference of a graded function"
     graded_names = set().union(*refs.values()) if refs else set()
     trees = {m: ast.parse(p.read_text(encoding="utf-8")) for m, p in files.items()}
     for module, tree in trees.items():
-        if module in why or _covered(module, {KERNEL_SIDE}):
+        if _covered(module, set(why) | {KERNEL_SIDE}):
             continue
         if _covered(module, {GRADER_SIDE}):
             why[module] = "grader-side module"

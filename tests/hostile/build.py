@@ -4,7 +4,10 @@
 ``dest/<student>/02_simple_rnn/02_simple_rnn.ipynb``, and returns ``{student: Expect}``. Every submission
 starts from the *released* notebook (``rnn-course release`` into a temporary folder), as a student gets it;
 ``honest`` fills every solution cell with the instructor's solution; the others edit cells the way a
-hostile student would (issue 5's eight classes). ``Expect`` says what grading must give at most (the
+hostile student would, in the eight kinds of attack that ``rnn_helpers/grader/THREAT_MODEL.md``
+("What is defended") defends against: 1 tampering with the comparison, 2 with the oracle (``rnn_helpers``),
+3 delegating to the reference or torch, 4 hiding errors, 5 editing test cells, 6 exhausting the grader,
+7 malformed submissions, 8 reaching what is not theirs. ``Expect`` says what grading must give at most (the
 honest work of that submission) and which cells must earn nothing.
 
 ``targets`` holds absolute paths the hostile code aims at (the gradebook, the grader's output, the
@@ -33,7 +36,7 @@ class Expect:
     max_score: float                      # no more than the honest work in the submission
     zero: tuple[str, ...] = ()            # test cells that must earn nothing
     feedback: tuple[str, ...] = ()        # phrases the student's feedback/reason must contain (any case)
-    klass: str = ""                       # issue 5's class (1-8), for messages
+    klass: str = ""                       # the kind of attack (1-8, in the module docstring), for messages
     exact: float | None = None            # when the score is known exactly
     gradable: bool | None = True          # graded cell by cell (False: the notebook earns 0 as a whole; None: either)
     notes: list = field(default_factory=list)

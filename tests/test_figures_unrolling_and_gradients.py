@@ -1,4 +1,10 @@
-"""The figures of chapters 01-03: each function runs, returns a Figure, and draws the parts it promises."""
+"""The figures of time and gradients (chapters 01-03): each function runs, returns a Figure, and draws the parts
+it promises.
+
+``figures.unrolled`` (the unrolled recurrence), ``figures.task_families`` (one-to-one ... encoder-decoder),
+``figures.tbptt`` (full and truncated BPTT), ``figures.squashing`` (repeated squashing and its slope) and
+``figures.gradient_norms`` (gradient norm against distance). The gated cells are in test_figures_gated_cells.py.
+"""
 from __future__ import annotations
 
 import math

@@ -1,4 +1,5 @@
-"""The figures of chapters 04 (GRU) and 05 (LSTM): each function runs, returns a Figure, and draws what it says.
+"""The figures of the gated cells, chapters 04 (GRU) and 05 (LSTM): ``figures.gru_cell``, ``figures.lstm_cell`` and
+``figures.gate_activations``. Each function runs, returns a Figure, and draws what it says.
 
 The diagrams tag their patches with a gid ("gate", "candidate", "pointwise", ...), so the tests count parts
 and check where the parts that distinguish the GRU variants sit.

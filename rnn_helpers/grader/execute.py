@@ -1,0 +1,179 @@
+"""Running the student's notebook so that a dying or hanging kernel costs only what it had not run.
+
+nbgrader's ``Execute`` (nbclient underneath) stops the notebook at the first kernel that dies or does not
+answer, and then ``SaveAutoGrades`` is never reached. :func:`safe_execute` gives ``Execute`` (or the
+sandbox's subclass, :mod:`sandbox_kernel`) :class:`KeepGoingMixin`: a cell that times out costs that cell;
+the cell that killed the kernel, or after which it no longer answers, gets an error, the cells after it are
+marked "not run", and the notebook still reaches ``SaveAutoGrades``. It also enforces a time limit for the
+whole notebook. :class:`PrivateKernelManager` is the kernel of ``--unsafe`` (no sandbox).
+"""
+from __future__ import annotations
+
+import os
+import pathlib
+import shutil
+import subprocess
+import tempfile
+import time
+
+from jupyter_client.manager import AsyncKernelManager
+from nbgrader.preprocessors import Execute
+from traitlets import Float
+
+from .nbgrader_cells import error_output
+
+
+class KeepGoingMixin:
+    """For nbgrader's ``Execute`` (or a subclass such as the sandbox's): keep going when the kernel dies,
+    with a time limit for the whole notebook. Combined with an Execute class by :func:`safe_execute`."""
+
+    notebook_timeout = 0.0  # a config trait on each concrete class (traitlets ignores traits of plain mixins)
+    probe_timeout = 10.0  # seconds (at most the cell timeout) a kernel has to answer after an interrupted cell
+
+    def preprocess(self, nb, resources=None, km=None):
+        self._stop_reason = None
+        self._started = time.monotonic()
+        self._replies: dict[int, str] = {}
+        self.timeout_func = self._cell_timeout
+        nb, resources = super().preprocess(nb, resources, km)
+        resources.setdefault("rnn_course", {})["reply_status"] = dict(self._replies)
+        return nb, resources
+
+    def _cell_timeout(self, cell) -> int | None:
+        limit = self.timeout if self.timeout and self.timeout > 0 else None
+        if self.notebook_timeout:
+            left = max(1, int(self.notebook_timeout - (time.monotonic() - self._started)))
+            limit = left if limit is None else min(limit, left)
+        return limit
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type != "code":
+            return cell, resources
+        if self._stop_reason is None and self.notebook_timeout and \
+                time.monotonic() - self._started >= self.notebook_timeout:
+            self._stop_reason = f"not run: the notebook's time limit ({self.notebook_timeout:g} s) was reached"
+        if self._stop_reason is not None:
+            cell.outputs = [error_output("NotRun", self._stop_reason)]
+            return cell, resources
+        from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+        limit = self._cell_timeout(cell)
+        try:
+            return super().preprocess_cell(cell, resources, index)
+        except DeadKernelError:
+            cell.outputs = list(cell.get("outputs", [])) + [error_output(
+                "KernelDied", "the kernel died while running this cell (it exited, crashed or ran out of memory)")]
+            self._stop_reason = "not run: the kernel died in an earlier cell"
+            return cell, resources
+        except CellTimeoutError:
+            # nbclient raises this when, after the per-cell timeout and the interrupt, the kernel does not even
+            # report that it is idle (a patched builtin that breaks the kernel's own loop, a fork bomb, code
+            # that swallows KeyboardInterrupt). Only this cell is lost, unless the kernel stays unresponsive.
+            when = f"timed out after {limit:g} s" if limit else "timed out"
+            cell.outputs = list(cell.get("outputs", [])) + [error_output("CellTimeoutError", when)]
+            self._replies[index] = "error"
+            if not self._kernel_responds():
+                self._stop_reason = (f"not run: the kernel stopped responding after an earlier cell {when} "
+                                     "(it was interrupted and did not recover)")
+            return cell, resources
+
+    def _kernel_responds(self) -> bool:
+        """Whether the kernel runs a trivial request within a few seconds (after an interrupted cell)."""
+        from nbclient.util import run_sync
+
+        try:
+            wait = min(self.probe_timeout, self.timeout) if self.timeout and self.timeout > 0 else self.probe_timeout
+            return bool(run_sync(self._async_kernel_responds)(wait))
+        except Exception:  # a kernel we cannot even talk to is not responding
+            return False
+
+    async def _async_kernel_responds(self, timeout: float) -> bool:
+        from queue import Empty
+
+        from nbclient.util import ensure_async
+
+        if self.kc is None or not await ensure_async(self.kc.is_alive()):
+            return False
+        msg_id = self.kc.execute("pass", silent=True, store_history=False)
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                msg = await ensure_async(self.kc.shell_channel.get_msg(timeout=left))
+            except Empty:
+                return False
+            if (msg.get("parent_header") or {}).get("msg_id") == msg_id:
+                return True
+        return False
+
+    def on_cell_executed(self, **kwargs):
+        super().on_cell_executed(**kwargs)
+        reply = kwargs.get("execute_reply") or {}
+        self._replies[kwargs.get("cell_index", -1)] = (reply.get("content") or {}).get("status", "?")
+
+
+def quiet_kernel_stdio(launch_kw: dict) -> dict:
+    """Keyword arguments of a kernel launch with the kernel process's own stdout/stderr sent nowhere.
+
+    What a notebook prints reaches the grader through the kernel's messages, never through these streams; on
+    them are only the kernel's log (ipykernel 7 warns on every start that TCP is unencrypted), the launcher's
+    messages and what student code writes straight to file descriptors 1 and 2 (a fork bomb's children).
+    None of it may clutter the command's output. ``RNN_GRADE_DEBUG=1`` keeps them on the terminal.
+    """
+    if not os.environ.get("RNN_GRADE_DEBUG"):
+        launch_kw.setdefault("stdout", subprocess.DEVNULL)
+        launch_kw.setdefault("stderr", subprocess.DEVNULL)
+    return launch_kw
+
+
+class PrivateKernelManager(AsyncKernelManager):
+    """The plain kernel of ``--unsafe``: IPC sockets in a private 0700 folder (no TCP port on localhost, so no
+    "running over TCP without encryption" warning either) and quiet process streams (:func:`quiet_kernel_stdio`).
+    The sandbox's kernel manager (:mod:`sandbox_kernel`) is this one started through the launcher."""
+
+    private_prefix = "rnnk-"  # short: unix socket paths are limited to 107 bytes
+
+    async def _async_pre_start_kernel(self, **kw):
+        self._private_dir = pathlib.Path(tempfile.mkdtemp(prefix=self.private_prefix))
+        self.transport = "ipc"
+        self.ip = str(self._socket_dir() / "k")
+        self.connection_file = str(self._private_dir / "connection.json")
+        return await super()._async_pre_start_kernel(**kw)
+
+    def _socket_dir(self) -> pathlib.Path:
+        """The folder of the kernel's IPC socket files (inside the private folder)."""
+        return self._private_dir
+
+    async def _async_launch_kernel(self, kernel_cmd, **kw):
+        return await super()._async_launch_kernel(kernel_cmd, **quiet_kernel_stdio(kw))
+
+    async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        await super()._async_cleanup_resources(restart=restart)
+        private = getattr(self, "_private_dir", None)
+        if private is not None and not restart:
+            shutil.rmtree(private, ignore_errors=True)
+
+    cleanup_resources = _async_cleanup_resources
+
+
+def _notebook_timeout_trait():
+    return Float(0.0, help="Seconds for the whole notebook (0: no limit).").tag(config=True)
+
+
+class SafeExecute(KeepGoingMixin, Execute):
+    """nbgrader's ``Execute`` with :class:`KeepGoingMixin` and :class:`PrivateKernelManager` (``--unsafe``)."""
+
+    notebook_timeout = _notebook_timeout_trait()
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("kernel_manager_class", PrivateKernelManager)  # a constructor argument in nbgrader
+        super().__init__(*args, **kwargs)
+
+
+def safe_execute(execute_class: type) -> type:
+    """``execute_class`` (nbgrader's Execute or a subclass, e.g. the sandbox's) with :class:`KeepGoingMixin`."""
+    if issubclass(execute_class, KeepGoingMixin):
+        return execute_class
+    if execute_class is Execute:
+        return SafeExecute
+    return type(f"Safe{execute_class.__name__}", (KeepGoingMixin, execute_class),
+                {"__module__": __name__, "notebook_timeout": _notebook_timeout_trait()})

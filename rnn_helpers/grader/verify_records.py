@@ -1,0 +1,201 @@
+"""The decision on every graded test cell, taken in the grader's process from records and trusted sources.
+
+Plain nbgrader gives a test cell its points when its outputs hold no error and no stderr stream
+(``nbgrader.utils.determine_grade``). Everything in those outputs comes from the student's kernel, so a
+warning printed by honest code costs the points, and a kernel that hides its errors keeps them.
+:class:`VerifyRecords` (right after the execute step) passes a test cell only if the cell raised nothing and
+every ``record_check`` call in the cell's *trusted* source (the gradebook's copy) has a record whose values
+match the reference computed here, within that call's rtol/atol, and the source scan found nothing in the
+student's cells before it. It then replaces the cell's outputs by one verdict (an ``error`` output for a
+failure, a stdout line for a pass), so nbgrader's ``determine_grade`` can only reproduce the decision. Kernel
+output (stderr, ``execute_result`` partial credit, fake records elsewhere) no longer counts.
+"""
+from __future__ import annotations
+
+import json
+from typing import Callable
+
+from nbconvert.preprocessors import Preprocessor
+from nbformat.notebooknode import NotebookNode
+
+from rnn_helpers.checks.records import CaseError, RecordError, decode, records_in_cell
+
+from .grading_store import CellResult, GradingStore, SharedPreprocessor, store_key
+from .nbgrader_cells import error_output, grade_id, is_test_cell
+from .record_calls import RecordCall, TrustedSourceError, record_calls
+from .reference_cache import ReferenceCache
+
+Scanner = Callable[..., list[str]]  # source_check.scan_source(source, *, from_scratch) -> findings
+
+PASSED = "passed: the grader verified this cell\n"
+
+
+class VerifyRecords(SharedPreprocessor, Preprocessor):
+    """Decide each graded test cell from the records and the trusted source (see the module docstring).
+
+    ``scanner`` is the source scan (``source_check.scan_source``); there is no default: grading without the
+    scan must be asked for by passing a scanner that finds nothing.
+    """
+
+    def __init__(self, store: GradingStore, references: ReferenceCache, trusted: dict[str, dict[str, str]],
+                 locked: dict[str, set[str]], assignment: str, scanner: Scanner,
+                 cell_timeout: float | None = None, **kw):
+        super().__init__(**kw)
+        self.store = store
+        self.references = references
+        self.trusted = trusted  # notebook -> {grade_id: trusted source}
+        self.locked = locked  # notebook -> grade_ids of locked (instructor) cells
+        self.assignment = assignment
+        self.scanner = scanner
+        self.cell_timeout = cell_timeout
+
+    def preprocess(self, nb, resources):
+        key = store_key(resources)
+        trusted = self.trusted.get(key[1], {})
+        locked = self.locked.get(key[1], set())
+        replies = resources.get("rnn_course", {}).get("reply_status", {})
+        results = self.store.cells.setdefault(key, {})
+        student_cells: list[str] = []  # source of the student's cells since the previous test cell
+        timed_out: list[str] = []  # "timed out after N s" of those cells, to explain a test that failed after
+        for index, cell in enumerate(nb.cells):
+            gid = grade_id(cell)
+            if cell.cell_type == "code" and not (gid in locked and cell.source == trusted.get(gid)):
+                student_cells.append(cell.source)
+            if not is_test_cell(cell) or gid not in trusted:
+                if cell.cell_type == "code":
+                    timed_out += _timeouts(cell)
+                continue
+            max_points = float(cell.metadata["nbgrader"].get("points", 0))
+            messages = self._decide(cell, trusted[gid], student_cells, replies.get(index))
+            if messages and timed_out:
+                messages.append(f"a cell of yours before this test {timed_out[0]}")
+            timed_out = []
+            passed = not messages
+            results[gid] = CellResult(gid, max_points, max_points if passed else 0.0, passed, messages)
+            if passed:
+                cell.outputs = [NotebookNode(output_type="stream", name="stdout", text=PASSED)]
+            else:
+                cell.outputs = [error_output("NotPassed", "; ".join(messages))]
+            student_cells = []
+        return nb, resources
+
+    def _decide(self, cell, trusted_source: str, student_sources: list[str], reply_status) -> list[str]:
+        """Why the test cell fails (empty: it passes): its errors, its records, the scan of the student's cells."""
+        errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+        reasons = self._error_reasons(errors)
+        if not errors and reply_status == "error":
+            reasons.append("the test cell raised an error (its display was suppressed)")
+        try:
+            calls = record_calls(trusted_source)
+        except TrustedSourceError as exc:
+            return reasons + [f"grader error, tell the instructor: {exc}"]
+        if not errors:
+            reasons += self._verify(cell, calls)
+        for finding in self._scan(student_sources, self._from_scratch(calls)):
+            if finding not in reasons:
+                reasons.append(finding)
+        return reasons
+
+    def _error_reasons(self, errors: list) -> list[str]:
+        """One reason per error output; a timeout first, and the interrupt that ended it left out."""
+        reasons = []
+        timed_out = any(str(o.get("ename")) == "CellTimeoutError" for o in errors)
+        for err in sorted(errors, key=lambda o: str(o.get("ename")) != "CellTimeoutError"):
+            if timed_out and str(err.get("ename")) == "KeyboardInterrupt":
+                continue  # the interrupt the grader sent at the time limit, not an error of the student's
+            ename, evalue = str(err.get("ename", "Error")), str(err.get("evalue", ""))
+            if ename == "CellTimeoutError":
+                reasons.append(evalue if evalue.startswith("timed out after") else
+                               f"timed out after {self._cell_limit()}")
+            elif ename in ("KernelDied", "NotRun"):
+                reasons.append(evalue)
+            else:
+                reasons.append(f"the test cell raised {ename}: {evalue}"[:500] if evalue else
+                               f"the test cell raised {ename}")
+        return reasons
+
+    def _from_scratch(self, calls: list[RecordCall]) -> bool:
+        """Whether any check of the cell is a from-scratch exercise (the scan then also forbids torch's RNNs)."""
+        from_scratch = False
+        for call in calls:
+            try:
+                from_scratch = from_scratch or bool(self.references.check(call.assignment, call.check).from_scratch)
+            except (TrustedSourceError, KeyError):
+                pass
+        return from_scratch
+
+    def _scan(self, student_sources: list[str], from_scratch: bool) -> list[str]:
+        findings = []
+        for source in student_sources:
+            try:
+                found = self.scanner(source, from_scratch=from_scratch)
+            except SyntaxError:
+                found = []  # the cell fails in the kernel as well; that is reported there
+            except Exception as exc:  # the scanner must not lose a student
+                found = [f"source check failed: {type(exc).__name__}"]
+            findings += found or []
+        return findings
+
+    def _cell_limit(self) -> str:
+        return f"{self.cell_timeout:g} s" if self.cell_timeout else "the per-cell time limit"
+
+    def _verify(self, cell, calls: list[RecordCall]) -> list[str]:
+        """One reason per ``record_check`` call whose record is missing, malformed or wrong."""
+        records = records_in_cell(cell)
+        reasons = [self._verify_call(call, records.get(call.check)) for call in calls]
+        return [reason for reason in reasons if reason]
+
+    def _verify_call(self, call: RecordCall, payload) -> str | None:
+        if call.assignment != self.assignment:
+            return (f"grader error, tell the instructor: record_check names assignment "
+                    f"{call.assignment!r}, grading {self.assignment!r}")
+        if payload is None:
+            return f"{call.check}: no record (the test cell did not run to the end)"
+        try:
+            expected = self.references.outputs(call.assignment, call.check)
+        except TrustedSourceError as exc:
+            return f"grader error, tell the instructor: {exc}"
+        except Exception as exc:  # the reference itself failed: never the student's fault
+            return (f"grader error, tell the instructor: reference for {call.check} raised "
+                    f"{type(exc).__name__}: {exc}")
+        try:
+            got = _decoded_outputs(payload, call.assignment)
+        except (RecordError, AttributeError, TypeError, ValueError) as exc:
+            return f"{call.check}: malformed record ({exc})"
+        if len(got) != len(expected):
+            return f"{call.check}: malformed record ({len(got)} cases, expected {len(expected)})"
+        return self._compare_cases(call, got, expected)
+
+    def _compare_cases(self, call: RecordCall, got: list, expected: list) -> str | None:
+        """The first failing case of a check (and how many more fail), or ``None`` when all match."""
+        check = self.references.check(call.assignment, call.check)
+        failing = []
+        for i, (s, e) in enumerate(zip(got, expected)):
+            try:
+                if isinstance(s, CaseError):
+                    reason = f"raised {s.message}"
+                else:
+                    reason = check.compare_output(s, e, call.rtol, call.atol)  # its own compare, or compare_values
+            except Exception as exc:  # a comparison that chokes on what the student returned
+                reason = f"could not be compared ({type(exc).__name__}: {exc})"
+            if reason:
+                failing.append((i, reason))
+        if not failing:
+            return None
+        i, reason = failing[0]
+        more = f" (and {len(failing) - 1} more of {len(got)} cases)" if len(failing) > 1 else ""
+        return f"{call.check}: case {i} {reason}{more}"
+
+
+def _decoded_outputs(payload, assignment: str) -> list:
+    """The values a record holds, decoded; :class:`RecordError` (or a type error) when it is not a record."""
+    if payload.get("assignment") != assignment or type(payload.get("outputs")) is not list:
+        raise RecordError("wrong header")
+    # plain JSON types first: decode() accepts exactly dict/list, not nbformat's NotebookNode
+    return [decode(v) for v in json.loads(json.dumps(payload["outputs"]))]
+
+
+def _timeouts(cell) -> list[str]:
+    """The "timed out after N s" of a student's cell, to explain a test that fails after it."""
+    return [str(o.get("evalue") or "timed out") for o in cell.get("outputs", [])
+            if o.get("output_type") == "error" and o.get("ename") == "CellTimeoutError"]
