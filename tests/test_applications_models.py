@@ -100,6 +100,81 @@ def test_names_model_learns_and_samples():
     assert set(sample) <= {"a", "b", "c"}
 
 
+def test_count_model_tables_give_the_bigram_loss_and_a_perplexity():
+    from rnn_helpers.perplexity import perplexity
+
+    vocab = [".", "a", "b"]
+    train = ["ab", "a"]                                   # targets: a b . a .  -> unigram counts a 2, b 1, . 2
+    uni = names_language_model.unigram_log_probs(train, vocab, alpha=0.0)
+    assert np.allclose(np.exp(uni[0]), [0.4, 0.4, 0.2]) and np.allclose(uni, uni[0])
+    x, y = names_language_model.to_tensors(["ba"], vocab)   # pairs .b, ba, a.
+    lp, mask = names_language_model.table_token_log_probs(uni, x, y)
+    assert mask.tolist() == [[1, 1, 1]] and np.allclose(lp, np.log([[0.2, 0.4, 0.4]]))
+    big = names_language_model.bigram_log_probs(train, vocab, alpha=1.0)
+    lp, mask = names_language_model.table_token_log_probs(big, x, y)
+    nats = -(lp * mask).sum() / mask.sum()
+    assert nats == pytest.approx(names_language_model.bigram_nll(train, ["ba"], vocab, alpha=1.0))
+    assert perplexity(lp, mask) == pytest.approx(math.exp(nats))
+
+
+def test_model_token_log_probs_agree_with_nll():
+    vocab = [".", "a", "b", "c"]
+    x, y = names_language_model.to_tensors(["abc", "b", "ca"], vocab)
+    torch.manual_seed(0)
+    from rnn_helpers.char_model import CharModel
+
+    m = CharModel(4, 3, 5, cell="gru")
+    lp, mask = names_language_model.token_log_probs(m, x, y)
+    assert lp.shape == mask.shape == tuple(y.shape) and np.all(lp[mask == 0] == 0) and np.all(lp[mask == 1] < 0)
+    assert -(lp * mask).sum() / mask.sum() == pytest.approx(names_language_model.nll(m, x, y), rel=1e-6)
+
+
+def test_probe_sees_the_model_before_and_during_training_without_changing_it():
+    vocab = [".", "a", "b", "c"]
+    names = ["abc", "abca", "bca", "cab"] * 8
+    x, y = names_language_model.to_tensors(names, vocab)
+    kw = dict(steps=20, batch=8, embed=4, hidden=8, lr=0.02, eval_every=10, seed=0)
+    plain, h_plain = names_language_model.train_model("gru", vocab, x, y, x, y, **kw)
+    probed, h = names_language_model.train_model(
+        "gru", vocab, x, y, x, y, probe=lambda m: names_language_model.generate(m, vocab, 1.0, np.random.default_rng(0)),
+        **kw)
+    assert h["probe_step"] == [0, 10, 20] and len(h["probe"]) == 3 and all(isinstance(p, str) for p in h["probe"])
+    assert h["train"] == h_plain["train"] and h["eval"] == h_plain["eval"]
+
+
+def test_variational_dropout_uses_one_mask_per_sequence():
+    from rnn_helpers.applications import recurrent_dropout
+
+    drop = recurrent_dropout.VariationalDropout(0.5)
+    torch.manual_seed(0)
+    y = drop(torch.ones(4, 7, 6))
+    assert set(torch.unique(y).tolist()) <= {0.0, 2.0}
+    assert torch.equal(y, y[:, :1].expand_as(y))                  # the same mask at every step
+    drop.eval()
+    x = torch.randn(2, 3, 4)
+    assert torch.equal(drop(x), x)
+    with pytest.raises(ValueError, match="p must"):
+        recurrent_dropout.VariationalDropout(1.0)
+    assert recurrent_dropout.survival_probability(0.5, 10) == pytest.approx(1 / 1024)
+
+
+def test_dropout_model_without_dropout_is_the_char_model():
+    from rnn_helpers.applications import recurrent_dropout
+    from rnn_helpers.char_model import CharModel
+
+    torch.manual_seed(3)
+    a = CharModel(5, 3, 4, cell="lstm")
+    torch.manual_seed(3)
+    b = recurrent_dropout.DropoutCharModel(5, 3, 4, cell="lstm", p=0.0)
+    idx = torch.tensor([[0, 3, 1, 4]])
+    assert torch.allclose(a(idx), b(idx))
+    b.drop.p = 0.5
+    b.train()
+    assert not torch.allclose(a(idx), b(idx))
+    b.eval()
+    assert torch.allclose(a(idx), b(idx))
+
+
 # ---------------------------------------------------------------- sentiment
 def test_sentiment_held_out_sets_never_overlap_training():
     splits = negation_sentiment.make_splits(300, 300, 100, seed=0)
@@ -198,21 +273,38 @@ def test_learning_curve_figures_draw():
     assert len(encoder_decoder.encoder_decoder().axes) == 2
 
 
+def test_accuracy_by_length_figure():
+    from rnn_helpers.figures.accuracy_by_length import accuracy_by_length
+
+    fig = accuracy_by_length({"greedy": {4: 1.0, 5: 0.8}, "beam": {4: 1.0, 5: 0.9}}, train_range=(4, 5))
+    assert len(fig.axes[0].lines) == 2
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        accuracy_by_length({"greedy": {4: 1.5}})
+
+
 # ---------------------------------------------------------------- the report command
 def test_report_quick_mode_writes_json_and_markdown(tmp_path, capsys):
     from rnn_helpers.grader.cli import main
 
     assert main(["applications", "--report", "--quick", "--out", str(tmp_path)]) == 0
     data = json.loads((tmp_path / "applications_report.json").read_text())
-    for task in ("names", "sentiment", "adding", "forecast", "childrens_book"):
+    for task in ("names", "sentiment", "adding", "forecast", "childrens_book", "seq2seq", "dropout"):
         assert task in data and task in data["seconds"]
-    assert {"bigram", "rnn", "gru", "lstm", "gain_over_bigram", "target_met"} <= set(data["names"])
+    assert {"bigram", "unigram", "rnn", "gru", "lstm", "gain_over_bigram", "target_met"} <= set(data["names"])
+    ppl = data["names"]["perplexity"]
+    assert ppl["bigram"] == pytest.approx(math.exp(data["names"]["bigram"]))
+    assert ppl["unigram"] > ppl["bigram"]
+    s2s = data["seq2seq"]
+    assert {"greedy", "beam", "bag_of_symbols"} <= set(s2s["exact_match"]) and set(s2s["by_length"]["greedy"]) <= {
+        str(L) for L in range(4, 7)}
+    assert {"p=0.0", "p=0.5"} <= set(data["dropout"])
     assert {"bow", "rnn", "n_pairs"} <= set(data["sentiment"]) and "pairs" in data["sentiment"]["rnn"]
     assert "T=10" in data["adding"] and data["adding"]["trivial_mse"] == pytest.approx(1 / 6)
     assert {"persistence", "seasonal_naive", "lstm", "target_met"} <= set(data["forecast"])
-    assert data["mode"] == "quick" and len(data["rows"]) >= 10
+    assert data["mode"] == "quick" and len(data["rows"]) >= 20
     md = (tmp_path / "applications_report.md").read_text()
-    assert "| task | model | metric |" in md and md.count("\n|") >= 11
+    assert "| task | model | metric |" in md and md.count("\n|") >= 21
+    assert "seq2seq reversal, exact match" in md and "val perplexity" in md
     assert "| task | model |" in capsys.readouterr().out
 
 
@@ -222,3 +314,14 @@ def test_report_without_flag_does_nothing(tmp_path):
     assert main(["applications", "--out", str(tmp_path)]) == 2
     assert not (tmp_path / "applications_report.json").exists()
     assert main(["applications", "--report", "--only", "bogus", "--out", str(tmp_path)]) == 2
+
+
+def test_report_targets_are_written_once():
+    from rnn_helpers.applications import results_report as rr
+
+    t = rr.Target(">=", 0.35)
+    assert t.met(0.35) and not t.met(0.34) and t.text("gain") == "gain >= 0.35"
+    rows = rr.table_rows({"adding": {"trivial_mse": 1 / 6, "T=50": {"rnn": 0.16, "gru": 0.02}}})
+    by_cell = {r["model"]: r for r in rows}
+    assert by_cell["GRU"]["target"] == rr.TARGETS["adding_gated_T50"].text() and by_cell["GRU"]["met"] is False
+    assert by_cell["RNN"]["target"].startswith(rr.TARGETS["adding_rnn_T50"].text()) and by_cell["RNN"]["met"] is True

@@ -278,7 +278,7 @@ def _gru_reset_before_as_pytorch(x_t, h_prev, W_ih, W_hh, b_ih, b_hh):
     gi, gh = x_t @ W_ih.T + b_ih, h_prev @ W_hh.T + b_hh
     r, z = _sig(gi[:, :H] + gh[:, :H]), _sig(gi[:, H:2 * H] + gh[:, H:2 * H])
     n = np.tanh(gi[:, 2 * H:] + (r * h_prev) @ W_hh[2 * H:].T + b_hh[2 * H:])   # reset before the product
-    return (1 - z) * n + z * h_prev
+    return (1 - z) * n + z * h_prev, None  # gru_cell_forward returns (h_next, cache): rejected by value, not by type
 
 
 def _lstm_ifog(x_t, h_prev, c_prev, W_ih, W_hh, b_ih, b_hh):

@@ -4,7 +4,8 @@
   outputs, not code), and a mistake is never named when one case differs;
 - with no matching mistake, the explanation says which cases fail, what only they share (``T = 1``), and the
   first wrong element (index and both values), and nothing more of the reference;
-- the solution's outputs explain nothing; errors match only the same error.
+- the solution's outputs explain nothing; errors match only the same error;
+- a ``train_step`` without ``optimizer.zero_grad()`` fails only the hidden case that calls it twice, and is named.
 """
 from __future__ import annotations
 
@@ -67,6 +68,24 @@ def test_a_mistake_upstream_is_named_for_the_function_that_calls_it(runner):
     check, cases, outputs = _student("02_simple_rnn", "rnn_forward", rnn_forward)
     e = explain("02_simple_rnn", "rnn_forward", cases, outputs, 1e-7, 1e-9, check=check, runner=runner)
     assert e.mistakes == ("rnn_cell_forward.missing_b_hh",)
+
+
+def test_a_forgotten_zero_grad_fails_on_the_second_call_only_and_is_named(runner):
+    import torch
+
+    def train_step(model, optimizer, inputs, targets, max_norm):  # written here, without optimizer.zero_grad()
+        logits = model(inputs)
+        loss = torch.nn.functional.cross_entropy(logits.flatten(0, 1), targets.flatten())
+        loss.backward()
+        norm = torch.nn.utils.clip_grad_norm_(model.parameters(), float("inf") if max_norm is None else max_norm)
+        optimizer.step()
+        return loss.item(), norm.item()
+
+    check, cases, outputs = _student("06_applications", "train_step", train_step)
+    e = explain("06_applications", "train_step", cases, outputs, 1e-7, 1e-9, check=check, runner=runner)
+    assert e.failing == tuple(i for i, c in enumerate(cases) if c["calls"] == 2) != ()
+    assert "train_step.no_zero_grad" in e.mistakes and "zero_grad()" in e.text()
+    assert "a second call on the same model and optimizer" in e.features  # what sets the failing case apart
 
 
 def test_without_a_match_it_says_where_the_function_fails(runner):

@@ -10,6 +10,8 @@ For every catalogued mistake of every assignment:
 
 Known holes, where the visible tests and the hidden cases are too weak today, are listed in ``HOLES`` with the
 fix they need; they are ``xfail(strict=True)``, so each goes red the moment it is fixed (then delete its line).
+For the mistakes in ``VISIBLE_NAMES``, the visible message must also name the fault (not another term that
+the failing assert happens to involve).
 Also: every graded function has mistakes (at least 5 per function on average per assignment), and the harness
 itself passes the solutions (visible tests and hidden checks).
 
@@ -35,18 +37,25 @@ MIN_MEAN_PER_FUNCTION = 5
 MAX_CHANGED_LINES = 3  # one change: an edited line, or two adjacent lines swapped or rewritten together
 
 # (assignment, mistake id) -> why it escapes today and the fix it needs (in the solution's tests or the checks)
-HOLES = {
-    ("01_motivation", "bag_of_words.integer_dtype"):
-        "escapes: visible test compares values only and the hidden check's default comparison accepts int counts "
-        "for float64 ones; fix: assert counts.dtype == np.float64 in the visible test (or compare exactly)",
-    ("06_applications", "softmax_with_temperature.max_before_scaling"):
-        "generic: the visible test ends in a bare FloatingPointError and every hidden case passes (subtracting "
-        "max(logits) keeps exp finite for [500, 0, -500] at 0.5); fix: a hidden case [10, 0] at temperature 0.01 "
-        "(exp(990) overflows) and an assertion message around the visible overflow test",
-    ("06_applications", "train_step.no_zero_grad"):
-        "escapes: every visible call and hidden case calls train_step once on fresh gradients; fix: a hidden case "
-        "that calls train_step twice on the same model and optimizer and records the second call (and a visible "
-        "assert that two calls on the same batch give the second loss of a zeroed step)",
+HOLES: dict[tuple[str, str], str] = {}  # none today: the last three were fixed by hidden cases and asserts
+
+# (assignment, mistake id) -> what the visible test's message must name: the fault, not another term the same assert
+# happens to involve (a missing tanh once read "h_next ignores b_hh"); one fault per assert
+VISIBLE_NAMES = {
+    ("01_motivation", "bag_of_words.integer_dtype"): "float64",
+    ("02_simple_rnn", "rnn_cell_forward.no_tanh"): "tanh(",
+    ("02_simple_rnn", "rnn_cell_forward.relu"): "tanh(",
+    ("04_gru", "gru_cell_forward.gates_swapped"): "reset gate r is block 1",
+    ("05_lstm", "lstm_cell_forward.missing_b_hh"): "ignores b_hh",
+    ("05_lstm", "lstm_cell_forward.forget_on_h"): "f * c_prev",
+    ("06_applications", "softmax_with_temperature.max_before_scaling"): "maximum of the SCALED logits",
+    ("06_applications", "train_step.no_zero_grad"): "zero_grad()",
+    ("06_applications", "perplexity.sign"): "MINUS",
+    ("06_applications", "perplexity.base_2"): "natural logs",
+    ("06_applications", "perplexity.no_mean"): "number of real tokens",
+    ("06_applications", "beam_search.never_finishes"): "do not extend it",
+    ("06_applications", "beam_search.prefix_without_bos"): "starts with bos",
+    ("06_applications", "beam_search.no_pruning"): "beam_width = 1",
 }
 
 
@@ -163,3 +172,11 @@ def test_mistake_is_one_change_that_compiles(assignment, mistake_id, runner):
 def test_mistake_is_caught(assignment, mistake_id, runner):
     caught = how_caught(assignment, catalogue(assignment)[mistake_id], runner)
     assert caught.how in (VISIBLE, NAMED), f"{mistake_id} {caught.how}: {caught.detail}"
+
+
+@pytest.mark.parametrize("assignment,mistake_id", sorted(VISIBLE_NAMES), ids=lambda v: str(v))
+def test_visible_message_names_the_fault(assignment, mistake_id, runner):
+    caught = how_caught(assignment, catalogue(assignment)[mistake_id], runner)
+    assert caught.how == VISIBLE, f"{mistake_id} is caught {caught.how}, not by its visible test: {caught.detail}"
+    assert VISIBLE_NAMES[assignment, mistake_id] in caught.detail, \
+        f"{mistake_id}: the visible message does not name the fault: {caught.detail}"

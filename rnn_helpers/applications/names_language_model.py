@@ -55,6 +55,42 @@ def bigram_nll(train: list[str], val: list[str], vocab: list[str], alpha: float 
     return float(-(val_counts * logp).sum() / val_counts.sum())
 
 
+def unigram_log_probs(train: list[str], vocab: list[str], alpha: float = 0.1) -> np.ndarray:
+    """The unigram model as a (V, V) table: every row is log p(b) = log (n_b + alpha) / (sum_b' n_b' + alpha V),
+    n_b counting how often b is a *target* in the training names (the end mark included, the start mark not)."""
+    counts = bigram_counts(train, vocab).sum(axis=0) + alpha
+    return np.tile(np.log(counts / counts.sum()), (len(vocab), 1))
+
+
+def bigram_log_probs(train: list[str], vocab: list[str], alpha: float = 0.1) -> np.ndarray:
+    """The bigram model as a (V, V) table: log p(b | a) = log (n_ab + alpha) / (sum_b' n_ab' + alpha V)."""
+    counts = bigram_counts(train, vocab) + alpha
+    return np.log(counts / counts.sum(axis=1, keepdims=True))
+
+
+def table_token_log_probs(table: np.ndarray, inputs: torch.Tensor, targets: torch.Tensor):
+    """Per-token log-probabilities of a count model: table (V, V) of log p(b | a), inputs and targets (B, T)
+    as ``to_tensors`` makes them. Returns (log_probs (B, T) float64, mask (B, T) float64: 1 at real targets);
+    log_probs is 0 where the mask is 0."""
+    x, y = inputs.numpy(), targets.numpy()
+    mask = (y != -100).astype(np.float64)
+    return np.where(mask > 0, table[x, np.where(mask > 0, y, 0)], 0.0), mask
+
+
+@torch.no_grad()
+def token_log_probs(model: torch.nn.Module, inputs: torch.Tensor, targets: torch.Tensor, batch: int = 4096):
+    """Per-token log-probabilities log p(target_t | inputs_<=t) of ``model`` (in eval mode): inputs, targets
+    (B, T). Returns (log_probs (B, T) float64, mask (B, T) float64), log_probs 0 where the mask is 0."""
+    model.eval()
+    out = np.zeros(tuple(targets.shape))
+    for s in range(0, inputs.shape[0], batch):
+        logp = torch.log_softmax(model(inputs[s : s + batch]).double(), -1)
+        t = targets[s : s + batch]
+        picked = logp.gather(-1, t.clamp(min=0)[..., None])[..., 0]
+        out[s : s + batch] = torch.where(t != -100, picked, torch.zeros_like(picked)).numpy()
+    return out, (targets != -100).double().numpy()
+
+
 @torch.no_grad()
 def nll(model: torch.nn.Module, inputs: torch.Tensor, targets: torch.Tensor, batch: int = 4096) -> float:
     """Mean nats/char of ``model`` over all non-padding targets."""
@@ -70,13 +106,33 @@ def nll(model: torch.nn.Module, inputs: torch.Tensor, targets: torch.Tensor, bat
 
 
 def train_model(cell: str, vocab, train_x, train_y, val_x, val_y, *, steps: int, batch: int, embed: int,
-                hidden: int, lr: float, max_norm: float = 1.0, eval_every: int = 0, seed: int = 0):
-    """Train a ``CharModel`` with Adam on random minibatches; returns (model, history)."""
+                hidden: int, lr: float, max_norm: float = 1.0, eval_every: int = 0, seed: int = 0,
+                make_model=None, probe=None):
+    """Train a ``CharModel`` with Adam on random minibatches; returns (model, history).
+
+    - make_model: optional ``make_model() -> nn.Module`` mapping (B, T) ids to (B, T, V) logits, called after
+      seeding (e.g. a ``recurrent_dropout.DropoutCharModel``); default ``CharModel(len(vocab), embed, hidden, cell=cell)``.
+    - probe: optional ``probe(model) -> object`` (e.g. a few samples), called before the first step and at every
+      evaluation; its results are ``history["probe"]`` at steps ``history["probe_step"]``. It must not use
+      torch's global generator, so that probing leaves the training unchanged.
+    """
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    model = char_model.CharModel(len(vocab), embed, hidden, cell=cell)
+    if make_model is None:
+        model = char_model.CharModel(len(vocab), embed, hidden, cell=cell)
+    else:
+        model = make_model()
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps, eta_min=lr / 10)
+    probes: list = []  # probe(model) before the first step, then at every evaluation
+
+    def evaluate() -> float:
+        if probe is not None:
+            probes.append(probe(model))
+        return nll(model, val_x, val_y)
+
+    if probe is not None:
+        probes.append(probe(model))
 
     def step(i: int) -> float:
         rows = torch.from_numpy(rng.integers(0, train_x.shape[0], size=batch))
@@ -86,8 +142,9 @@ def train_model(cell: str, vocab, train_x, train_y, val_x, val_y, *, steps: int,
         sched.step()
         return loss
 
-    history = fit(step, steps, desc=f"names {cell.upper()}", evaluate=lambda: nll(model, val_x, val_y),
-                  eval_every=eval_every)
+    history = fit(step, steps, desc=f"names {cell.upper()}", evaluate=evaluate, eval_every=eval_every)
+    if probe is not None:
+        history["probe_step"], history["probe"] = [0] + history["eval_step"], probes
     return model, history
 
 

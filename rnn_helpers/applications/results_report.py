@@ -10,13 +10,43 @@ from __future__ import annotations
 
 import argparse
 import json
+import operator
 import os
 import platform
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
-NAMES_MARGIN = 0.35  # nats/char the best recurrent model must gain over the bigram model
+
+@dataclass(frozen=True)
+class Target:
+    """A threshold a result must meet, written once: ``met`` checks it and ``text`` prints it."""
+
+    op: str
+    value: float
+
+    def met(self, x: float) -> bool:
+        return bool(_OPS[self.op](x, self.value))
+
+    def text(self, what: str = "") -> str:
+        return f"{what} {self.op} {self.value:g}".strip()
+
+
+_OPS = {"<": operator.lt, "<=": operator.le, ">=": operator.ge, ">": operator.gt}
+
+# Every target of the report, in one place (the table's "target" column is written from these).
+TARGETS = {
+    "names_gain": Target(">=", 0.35),             # nats/char the best recurrent model gains over the bigram
+    "sentiment_rnn_pairs": Target(">=", 0.95),    # GRU accuracy on the order-flipped pairs
+    "sentiment_bow_pairs": Target("<=", 0.60),    # bag of words on the same pairs (0.5 by construction)
+    "adding_gated_T50": Target("<", 0.01),        # GRU and LSTM test MSE at lag 50
+    "adding_rnn_T50": Target(">=", 0.1),          # the simple RNN stays near 1/6 at lag 50 (it fails)
+    "seq2seq_short_greedy": Target(">=", 0.9),    # greedy exact match on the inputs of at most SHORT symbols
+    "seq2seq_length_drop": Target(">=", 0.5),     # greedy exact match, shortest minus longest inputs
+    "seq2seq_baseline": Target("<=", 0.05),       # the bag-of-symbols baseline's exact match
+}
+SEQ2SEQ_SHORT = 6  # "short" inputs for the seq2seq target: at most this many symbols
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -24,7 +54,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quick", action="store_true", help="tiny settings: checks the pipeline, not the results")
     parser.add_argument("--out", default=None, help="directory for applications_report.{json,md} (default: benchmarks/)")
     parser.add_argument("--only", default=None,
-                        help="comma-separated subset of names,sentiment,adding,forecast,childrens_book (for development)")
+                        help="comma-separated subset of names,sentiment,adding,forecast,childrens_book,seq2seq,dropout "
+                             "(for development)")
 
 
 def _timed(results: dict, key: str, fn, *args):
@@ -35,19 +66,26 @@ def _timed(results: dict, key: str, fn, *args):
 
 
 def run_names(s: dict, seed: int) -> dict:
+    """Held-out nats/char and perplexity of the RNN/GRU/LSTM names models beside the unigram and bigram models."""
     from rnn_helpers.applications import names_language_model
+    from rnn_helpers.perplexity import nats_per_token, perplexity
 
     vocab, train, val = names_language_model.prepare(s["kind"], s["val_fraction"], seed=seed)
     tx, ty = names_language_model.to_tensors(train, vocab)
     vx, vy = names_language_model.to_tensors(val, vocab)
-    out = {"bigram": names_language_model.bigram_nll(train, val, vocab)}
+    log_probs = {"unigram": names_language_model.table_token_log_probs(
+                     names_language_model.unigram_log_probs(train, vocab), vx, vy),
+                 "bigram": names_language_model.table_token_log_probs(
+                     names_language_model.bigram_log_probs(train, vocab), vx, vy)}
     for cell in s["cells"]:
         model, _ = names_language_model.train_model(cell, vocab, tx, ty, vx, vy, steps=s["steps"], batch=s["batch"],
-                                        embed=s["embed"], hidden=s["hidden"], lr=s["lr"], seed=seed)
-        out[cell] = names_language_model.nll(model, vx, vy)
+                                                    embed=s["embed"], hidden=s["hidden"], lr=s["lr"], seed=seed)
+        log_probs[cell] = names_language_model.token_log_probs(model, vx, vy)
+    out = {k: nats_per_token(*lp) for k, lp in log_probs.items()}
+    out["perplexity"] = {k: perplexity(*lp) for k, lp in log_probs.items()}
     best = min(out[c] for c in s["cells"])
     out["gain_over_bigram"] = out["bigram"] - best
-    out["target_met"] = bool(out["gain_over_bigram"] >= NAMES_MARGIN)
+    out["target_met"] = TARGETS["names_gain"].met(out["gain_over_bigram"])
     return out
 
 
@@ -60,7 +98,8 @@ def run_sentiment(s: dict, seed: int) -> dict:
         model, _ = sentiment.train_model(kind, splits, steps=s["steps"], batch=s["batch"], lr=s["lr"],
                                          embed=s["embed"], hidden=s["hidden"], cell=s["cell"], seed=seed)
         out[kind] = sentiment.accuracies(model, splits)
-    out["target_met"] = bool(out["rnn"]["pairs"] >= 0.95 and out["bow"]["pairs"] <= 0.60)
+    out["target_met"] = (TARGETS["sentiment_rnn_pairs"].met(out["rnn"]["pairs"])
+                         and TARGETS["sentiment_bow_pairs"].met(out["bow"]["pairs"]))
     return out
 
 
@@ -77,8 +116,12 @@ def run_adding(s: dict, seed: int) -> dict:
         out[f"T={T}"] = row
     if "T=50" in out:
         r = out["T=50"]
-        out["target_met"] = bool(r.get("gru", 1) < 0.01 and r.get("lstm", 1) < 0.01 and r.get("rnn", 0) >= 0.1)
+        out["target_met"] = all(_adding_target(cell).met(mse) for cell, mse in r.items())
     return out
+
+
+def _adding_target(cell: str) -> Target:
+    return TARGETS["adding_rnn_T50"] if cell == "rnn" else TARGETS["adding_gated_T50"]
 
 
 def run_forecast(s: dict, seed: int) -> dict:
@@ -106,8 +149,48 @@ def run_childrens_book(s: dict, seed: int) -> dict:
             "optimum": cb.FLOOR_NATS}
 
 
+def run_seq2seq(s: dict, seed: int) -> dict:
+    """Exact match of the reversal encoder-decoder (greedy, beam) and of the bag-of-symbols baseline, by length."""
+    from rnn_helpers.applications import seq2seq_reversal as s2s
+
+    splits = s2s.make_splits(s["n_train"], s["n_test_per_length"], s["min_len"], s["max_len"], seed=seed)
+    model, hist = s2s.train_model(splits, steps=s["steps"], batch=s["batch"], embed=s["embed"], hidden=s["hidden"],
+                                  lr=s["lr"], cell=s["cell"], seed=seed)
+    baseline, _ = s2s.train_baseline(splits, steps=s["baseline_steps"], batch=s["batch"], hidden=s["baseline_hidden"],
+                                     lr=s["baseline_lr"], seed=seed)
+    ev = s2s.evaluate(model, baseline, splits, beam_width=s["beam_width"], alpha=s["alpha"])
+    beam = f"beam {s['beam_width']}"
+    greedy_by_length = ev["by_length"]["greedy"]
+    short = [acc for L, acc in greedy_by_length.items() if L <= SEQ2SEQ_SHORT]
+    out = {"n_test": len(ev["targets"]), "test_nll": hist["eval"][-1],
+           "exact_match": {"greedy": ev["overall"]["greedy"], "beam": ev["overall"][beam],
+                           "bag_of_symbols": ev["overall"]["bag of symbols"]},
+           "symbol_accuracy": {"greedy": s2s.symbol_accuracy(ev["predictions"]["greedy"], ev["targets"]),
+                               "teacher_forced": s2s.teacher_forced_symbol_accuracy(model, splits)},
+           "by_length": {"greedy": greedy_by_length, "beam": ev["by_length"][beam],
+                         "bag_of_symbols": ev["by_length"]["bag of symbols"]},
+           "short_greedy": min(short) if short else float("nan"),
+           "length_drop": greedy_by_length[min(greedy_by_length)] - greedy_by_length[max(greedy_by_length)]}
+    out["target_met"] = (TARGETS["seq2seq_short_greedy"].met(out["short_greedy"])
+                         and TARGETS["seq2seq_length_drop"].met(out["length_drop"])
+                         and TARGETS["seq2seq_baseline"].met(out["exact_match"]["bag_of_symbols"]))
+    return out
+
+
+def run_dropout(s: dict, seed: int) -> dict:
+    """Train/validation gap of a small-data names model without and with variational dropout."""
+    from rnn_helpers.applications import recurrent_dropout
+
+    settings = {k: v for k, v in s.items() if k != "p"}
+    runs = recurrent_dropout.train_with_and_without(s["p"], seed=seed, **settings)
+    out = {f"p={rate}": {k: r[k] for k in ("train_nll", "val_nll", "gap")} for rate, r in runs.items()}
+    without, with_ = out["p=0.0"], out[f"p={s['p']}"]
+    out["target_met"] = bool(with_["gap"] < without["gap"] and with_["val_nll"] <= without["val_nll"])
+    return out
+
+
 TASKS = {"names": run_names, "sentiment": run_sentiment, "adding": run_adding, "forecast": run_forecast,
-         "childrens_book": run_childrens_book}
+         "childrens_book": run_childrens_book, "seq2seq": run_seq2seq, "dropout": run_dropout}
 
 
 def table_rows(results: dict) -> list[dict]:
@@ -115,16 +198,24 @@ def table_rows(results: dict) -> list[dict]:
     rows = []
     r = results.get("names")
     if r:
+        gain = TARGETS["names_gain"].text("best gain over bigram")
         for cell in ("rnn", "gru", "lstm"):
             if cell in r:
                 rows.append({"task": "names (census surnames)", "model": cell.upper(), "metric": "val nats/char",
-                             "value": r[cell], "baseline": f"bigram {r['bigram']:.3f}",
-                             "target": f"best <= bigram - {NAMES_MARGIN}", "met": r["target_met"]})
+                             "value": r[cell], "baseline": f"bigram {r['bigram']:.3f}, unigram {r['unigram']:.3f}",
+                             "target": gain, "met": r["target_met"]})
+        ppl = r["perplexity"]
+        for cell in ("rnn", "gru", "lstm"):
+            if cell in ppl:
+                rows.append({"task": "names (census surnames)", "model": cell.upper(), "metric": "val perplexity",
+                             "value": ppl[cell], "baseline": f"bigram {ppl['bigram']:.2f}, unigram {ppl['unigram']:.2f}",
+                             "target": "below both", "met": bool(ppl[cell] < min(ppl["bigram"], ppl["unigram"]))})
     r = results.get("sentiment")
     if r:
         rows.append({"task": "sentiment, order-flipped pairs", "model": "GRU classifier", "metric": "accuracy",
                      "value": r["rnn"]["pairs"], "baseline": f"bag of words {r['bow']['pairs']:.3f}",
-                     "target": ">= 0.95, BoW <= 0.60", "met": r["target_met"]})
+                     "target": f"{TARGETS['sentiment_rnn_pairs'].text()}, "
+                               f"{TARGETS['sentiment_bow_pairs'].text('BoW')}", "met": r["target_met"]})
         rows.append({"task": "sentiment, all held-out", "model": "GRU classifier", "metric": "accuracy",
                      "value": r["rnn"]["test"], "baseline": f"bag of words {r['bow']['test']:.3f}",
                      "target": "", "met": None})
@@ -135,8 +226,8 @@ def table_rows(results: dict) -> list[dict]:
                 for cell, mse in row.items():
                     target, met = "", None
                     if key == "T=50":
-                        target = "< 0.01" if cell != "rnn" else ">= 0.1 (fails)"
-                        met = mse < 0.01 if cell != "rnn" else mse >= 0.1
+                        target = _adding_target(cell).text() + (" (fails)" if cell == "rnn" else "")
+                        met = _adding_target(cell).met(mse)
                     rows.append({"task": f"adding problem {key}", "model": cell.upper(), "metric": "test MSE",
                                  "value": mse, "baseline": f"predict 1: {r['trivial_mse']:.3f}", "target": target,
                                  "met": met})
@@ -152,6 +243,43 @@ def table_rows(results: dict) -> list[dict]:
                      "baseline": f"no memory >= {r['no_memory_floor']:.3f}, no subject >= {r['no_subject_floor']:.3f}",
                      "target": f"optimum {r['optimum']:.3f}",
                      "met": None})
+    r = results.get("seq2seq")
+    if r:
+        task = "seq2seq reversal, exact match"
+        em = r["exact_match"]
+        base = f"bag of symbols {em['bag_of_symbols']:.3f}"
+        rows.append({"task": task, "model": "GRU enc-dec, greedy", "metric": f"all {r['n_test']} test strings",
+                     "value": em["greedy"], "baseline": base, "target": "", "met": None})
+        rows.append({"task": task, "model": "GRU enc-dec, beam", "metric": f"all {r['n_test']} test strings",
+                     "value": em["beam"], "baseline": base, "target": "", "met": None})
+        rows.append({"task": task, "model": "GRU enc-dec, greedy", "metric": f"worst length <= {SEQ2SEQ_SHORT}",
+                     "value": r["short_greedy"], "baseline": base,
+                     "target": f"{TARGETS['seq2seq_short_greedy'].text()}, "
+                               f"{TARGETS['seq2seq_baseline'].text('baseline')}",
+                     "met": bool(TARGETS["seq2seq_short_greedy"].met(r["short_greedy"])
+                                 and TARGETS["seq2seq_baseline"].met(em["bag_of_symbols"]))})
+        rows.append({"task": task, "model": "GRU enc-dec, greedy", "metric": "shortest minus longest",
+                     "value": r["length_drop"], "baseline": "", "target": TARGETS["seq2seq_length_drop"].text(),
+                     "met": TARGETS["seq2seq_length_drop"].met(r["length_drop"])})
+        for name, by_length in r["by_length"].items():
+            rows.append({"task": "seq2seq reversal, exact match by length", "model": name.replace("_", " "),
+                         "metric": "length: accuracy",
+                         "value": None, "text": ", ".join(f"{L}: {a:.2f}" for L, a in by_length.items()),
+                         "baseline": "", "target": "", "met": None})
+        sa = r["symbol_accuracy"]
+        rows.append({"task": "seq2seq reversal, symbols right", "model": "GRU enc-dec, greedy",
+                     "metric": "fraction of symbols", "value": sa["greedy"],
+                     "baseline": f"teacher-forced {sa['teacher_forced']:.3f}", "target": "",
+                     "met": None})
+    r = results.get("dropout")
+    if r:
+        for key, row in r.items():
+            if key.startswith("p="):
+                rows.append({"task": "names, 1000 training names", "model": f"GRU, dropout {key}",
+                             "metric": "val - train nats/char", "value": row["gap"],
+                             "baseline": f"train {row['train_nll']:.3f}, val {row['val_nll']:.3f}",
+                             "target": "smaller gap with dropout" if key != "p=0.0" else "",
+                             "met": r["target_met"] if key != "p=0.0" else None})
     return rows
 
 
@@ -159,7 +287,8 @@ def markdown(rows: list[dict]) -> str:
     lines = ["| task | model | metric | value | baseline | target | met |", "|---|---|---|---|---|---|---|"]
     for row in rows:
         met = {True: "yes", False: "**no**", None: ""}[row["met"]]
-        lines.append(f"| {row['task']} | {row['model']} | {row['metric']} | {row['value']:.4g} | {row['baseline']} | "
+        value = row["text"] if "text" in row else f"{row['value']:.4g}"
+        lines.append(f"| {row['task']} | {row['model']} | {row['metric']} | {value} | {row['baseline']} | "
                      f"{row['target']} | {met} |")
     return "\n".join(lines) + "\n"
 

@@ -3,6 +3,8 @@ the persistence baseline, a torch character model and one clipped training step,
 
 Random functions get a seed in their case and the ``call`` builds the generator (or the torch model and its
 parameters) from it, so the student's function and the reference see identical inputs. No reference import here.
+One ``train_step`` case calls it twice on the same model and optimizer and records the second call (gradients
+left from the first must not count: a forgotten ``zero_grad`` fails there only).
 
 Beam search gets its step function the same way: a case holds a table's description (kind, seed, V) and the ``call``
 builds the step from it (:class:`TableStep`), for the student's function in the kernel and for the reference in the
@@ -30,6 +32,8 @@ def _temperature_cases():
         out.append({"logits": randn(case_rng(ASSIGNMENT, "softmax_with_temperature", seed), V, scale=2.0),
                     "temperature": tau})
     out.append({"logits": np.array([500.0, 0.0, -500.0]), "temperature": 0.5})  # overflow guard
+    # the maximum must come off the SCALED logits: max(logits) = 10 leaves exp(1000 - 10) to overflow
+    out.append({"logits": np.array([10.0, 0.0]), "temperature": 0.01})
     return out
 
 
@@ -139,17 +143,26 @@ def _step_cases():
         targets = r.integers(0, c["vocab_size"], size=c["idx"].shape).astype(np.int64)
         if k == 4:
             targets[0, -1] = -100  # a padded position, ignored by the loss
-        out.append({**c, "targets": targets, "max_norm": max_norm, "lr": 0.1,
+        out.append({**c, "targets": targets, "max_norm": max_norm, "lr": 0.1, "calls": 1,
                     "seed": case_seed(ASSIGNMENT, "train_step torch.manual_seed", k)})
+    # a second call on the same model and optimizer, recorded: gradients left over from the first must not count
+    k = len(out)
+    c = _model_cases()[0]
+    targets = case_rng(ASSIGNMENT, "train_step", k).integers(0, c["vocab_size"], size=c["idx"].shape).astype(np.int64)
+    out.append({**c, "targets": targets, "max_norm": None, "lr": 0.1, "calls": 2,
+                "seed": case_seed(ASSIGNMENT, "train_step torch.manual_seed", k)})
     return out
 
 
 def _step(fn, c):
+    """``c["calls"]`` steps on one model and optimizer (the same batch each time); the last one is recorded."""
     import torch
 
     model = _tiny_model(c)
     optimizer = torch.optim.SGD(model.parameters(), lr=c["lr"])
-    loss, grad_norm = fn(model, optimizer, torch.from_numpy(c["idx"]), torch.from_numpy(c["targets"]), c["max_norm"])
+    for _ in range(c["calls"]):
+        loss, grad_norm = fn(model, optimizer, torch.from_numpy(c["idx"]), torch.from_numpy(c["targets"]),
+                             c["max_norm"])
     return float(loss), float(grad_norm), {k: v.detach().numpy().copy() for k, v in model.state_dict().items()}
 
 

@@ -4,6 +4,9 @@ nbgrader's ``generate_feedback`` renders the autograded notebook, hidden tests i
 restored into every test cell before execution), and copies every non-notebook file of the assignment into
 the feedback folder. This page is written by the grader instead, from its own decisions:
 
+- first, what to fix: for every failed hidden check the grader explained (:mod:`.explain`), the likely
+  mistake (its sentence and a link to the book section that explains the point) or where the function fails
+  (which cases, what sets them apart, the first wrong element);
 - a table of the graded cells: name, points earned / possible, and why a cell earned nothing;
 - the notes on the submission (restored test cells, a notebook graded under another name, ...);
 - the student's notebook: markdown and the student's code with its text outputs; a test cell shows only the
@@ -11,10 +14,17 @@ the feedback folder. This page is written by the grader instead, from its own de
   tests nor a traceback (tracebacks quote the cell's code).
 
 Everything taken from the submission is escaped; markdown is rendered with raw HTML disabled.
+
+Book links: a catalogued mistake's section is ``<page>.html#<anchor>`` under the book's ``book/`` folder. The
+link is ``$RNN_COURSE_BOOK_URL`` + ``book/`` + section, where ``RNN_COURSE_BOOK_URL`` is the address of the
+published book's root (the built ``_build/html``, e.g. ``https://example.org/rnn-course/``); when it is not set
+the link is relative to the book's root (``book/02_simple_rnn.html#the-equations``), and the page shows that
+path too, so a student can find the section in a book built locally.
 """
 from __future__ import annotations
 
 import html
+import os
 import pathlib
 
 CSS = """
@@ -29,8 +39,54 @@ pre{background:#f7f7f7;padding:.6rem;overflow-x:auto;white-space:pre-wrap;border
 """
 
 
+BOOK_URL_ENV = "RNN_COURSE_BOOK_URL"
+
+
 def _e(text) -> str:
     return html.escape(str(text), quote=True)
+
+
+def book_href(section: str) -> str:
+    """Where a catalogue section (``02_simple_rnn.html#the-equations``) is in the book (see the module docstring)."""
+    base = os.environ.get(BOOK_URL_ENV, "").strip()
+    if base and not base.endswith("/"):
+        base += "/"
+    return f"{base}book/{section}"
+
+
+def mistake_items(assignment: str, ids) -> list[tuple[str, str, str]]:
+    """``(id, sentence, section)`` of catalogued mistakes (an id the catalogue lacks has no sentence)."""
+    try:
+        from .mistakes import catalogue
+
+        found = catalogue(assignment)
+    except (KeyError, ImportError, ValueError):
+        found = {}
+    return [(i, found[i].says, found[i].section) if i in found else (i, "", "") for i in ids]
+
+
+def _book_link(section: str) -> str:
+    href = book_href(section)
+    return f'<a href="{_e(href)}">book: {_e(section.replace(".html", "").replace("#", " / "))}</a>'
+
+
+def _explanations(assignment: str, cells) -> str:
+    """The "what to fix first" section: named mistakes with their book links, else where a check fails."""
+    items = []
+    for c in cells:
+        if c.passed or not (c.mistakes or c.explanations):
+            continue
+        for mid, says, section in mistake_items(assignment, c.mistakes):
+            link = f" ({_book_link(section)})" if section else ""
+            items.append(f"<li><code>{_e(c.name)}</code>: likely mistake <code>{_e(mid)}</code>: {_e(says)}{link}"
+                         "</li>")
+        for text in c.explanations:
+            if " likely mistake " not in text:
+                items.append(f"<li><code>{_e(c.name)}</code>: {_e(text)}</li>")
+    if not items:
+        return ""
+    return ('<section id="explanations"><h2>What to fix first</h2><ul class="explain">' + "".join(items)
+            + "</ul></section>")
 
 
 def _markdown(text: str) -> str:
@@ -95,6 +151,9 @@ def render(student_result, nb_result, released_tests: dict[str, str] | None = No
     notes = list(student_result.notes) + list(nb_result.notes)
     body = [f"<h1>{_e(title)}</h1>",
             f'<p class="score">Score: <strong>{nb_result.score:g} / {nb_result.max_score:g}</strong></p>']
+    explained = _explanations(student_result.assignment, nb_result.cells)
+    if explained:
+        body.append(explained)
     if nb_result.problem:
         body.append(f'<p class="fail">This notebook was not graded: {_e(nb_result.problem)}</p>')
     if notes:

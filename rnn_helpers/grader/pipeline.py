@@ -28,7 +28,7 @@ from .grading_store import CellResult, GradingStore
 from .reference_cache import ReferenceCache
 from .restore_cells import RestoreTestCells
 from .submissions import InvocationError, StudentSubmission
-from .verify_records import Scanner, VerifyRecords
+from .verify_records import FailureExplainer, Scanner, VerifyRecords
 
 SANDBOX_MODULE = "rnn_helpers.grader.sandbox"
 SANDBOX_KERNEL_MODULE = "rnn_helpers.grader.sandbox_kernel"
@@ -149,12 +149,13 @@ class _Plan:
     scanner: Scanner
     limits: Any  # sandbox.Limits
     sandbox_config: Any  # traitlets Config of sandbox_kernel.executor_config, None for --unsafe
+    explainer: FailureExplainer | None = None  # explains failed hidden checks, one per run (verify_records)
 
     def preprocessors(self) -> tuple[GradingStore, VerifyRecords, RestoreTestCells]:
         """A fresh store, and the grader's two preprocessors writing into it, for one student."""
         store = GradingStore()
         verify = VerifyRecords(store, self.references, self.trusted, self.locked, self.assignment, self.scanner,
-                               cell_timeout=self.limits.cell_timeout, enabled=True)
+                               cell_timeout=self.limits.cell_timeout, explainer=self.explainer, enabled=True)
         restore = RestoreTestCells(store, self.released, self.trusted, self.source_layout, enabled=True)
         return store, verify, restore
 
@@ -197,7 +198,8 @@ def grade(assignment: str, submissions: pathlib.Path, out: pathlib.Path, *, sour
         course = gradebook.create_course(work / "course", source_root, assignment, db_url)
         gradebook.add_students(course, [s.student_id for s in students])
         sandbox_config = None if sandbox_kernel is None else sandbox_kernel.executor_config(limits, work / "sandbox")
-        plan = _plan(course, ReferenceCache(checks_provider), scanner, limits, sandbox_config)
+        plan = _plan(course, ReferenceCache(checks_provider), scanner, limits, sandbox_config,
+                     FailureExplainer(source_root / "solutions"))
         results = []
         for i, sub in enumerate(students, 1):
             echo(f"[{i}/{len(students)}] grading {sub.student_id}")
@@ -244,19 +246,21 @@ def _collect(submissions: pathlib.Path, assignment: str, expected_sources: list[
     return students
 
 
-def _plan(course, references: ReferenceCache, scanner: Scanner, limits, sandbox_config) -> _Plan:
+def _plan(course, references: ReferenceCache, scanner: Scanner, limits, sandbox_config,
+          explainer: FailureExplainer | None = None) -> _Plan:
     from . import gradebook
 
     layout = gradebook.grade_cells(course)
     return _Plan(course.assignment, layout, _released_tests(course, layout),
                  {nb: gradebook.trusted_sources(course, nb) for nb in layout},
                  {nb: gradebook.source_layout(course, nb) for nb in layout},
-                 _locked_cells(course, layout), references, scanner, limits, sandbox_config)
+                 _locked_cells(course, layout), references, scanner, limits, sandbox_config, explainer)
 
 
 def _write_outputs(out: pathlib.Path, course, plan: _Plan, results: list[StudentResult], db_url: str | None) -> None:
-    """Each student's feedback, grades.csv, and (with the run's own SQLite gradebook) gradebook.db."""
-    from . import feedback, grades_csv
+    """Each student's feedback, grades.csv, grades.json, report.html/report.json, and (with the run's own SQLite
+    gradebook) gradebook.db."""
+    from . import class_report, feedback, grades_csv, grades_json
 
     assignment = course.assignment
     out.mkdir(parents=True, exist_ok=True)
@@ -266,6 +270,8 @@ def _write_outputs(out: pathlib.Path, course, plan: _Plan, results: list[Student
             feedback.write(out / "feedback" / res.student_id / assignment / f"{nb.notebook}.html", res, nb,
                            plan.released.get(nb.notebook))
     grades_csv.write_csv(out / "grades.csv", results, plan.layout)
+    grades_json.write_json(out / "grades.json", results, assignment)
+    class_report.write_report(out, results, plan.layout, assignment)
     if db_url is None:
         shutil.copyfile(course.root / "gradebook.db", out / "gradebook.db")
 

@@ -9,10 +9,18 @@ match the reference computed here, within that call's rtol/atol, and the source 
 student's cells before it. It then replaces the cell's outputs by one verdict (an ``error`` output for a
 failure, a stdout line for a pass), so nbgrader's ``determine_grade`` can only reproduce the decision. Kernel
 output (stderr, ``execute_result`` partial credit, fake records elsewhere) no longer counts.
+
+When a hidden check fails on the values a student's function returned, :class:`FailureExplainer` (one per
+grading run, here in the grader's process) says why (:func:`rnn_helpers.grader.explain.explain`): the
+catalogued mistakes that match every case ("likely mistake"), or where the function fails. The explanation
+replaces the check's generic message and goes into :class:`CellResult`'s ``mistakes``, ``failing_cases`` and
+``explanations``. Explaining never decides a grade: an explainer that fails leaves the generic message and a
+log line.
 """
 from __future__ import annotations
 
 import json
+import logging
 from typing import Callable
 
 from nbconvert.preprocessors import Preprocessor
@@ -26,6 +34,7 @@ from .record_calls import RecordCall, TrustedSourceError, record_calls
 from .reference_cache import ReferenceCache
 
 Scanner = Callable[..., list[str]]  # source_check.scan_source(source, *, from_scratch) -> findings
+LOG = logging.getLogger("rnn_helpers.grader")
 
 PASSED = "passed: the grader verified this cell\n"
 
@@ -39,7 +48,7 @@ class VerifyRecords(SharedPreprocessor, Preprocessor):
 
     def __init__(self, store: GradingStore, references: ReferenceCache, trusted: dict[str, dict[str, str]],
                  locked: dict[str, set[str]], assignment: str, scanner: Scanner,
-                 cell_timeout: float | None = None, **kw):
+                 cell_timeout: float | None = None, explainer: "FailureExplainer | None" = None, **kw):
         super().__init__(**kw)
         self.store = store
         self.references = references
@@ -48,6 +57,9 @@ class VerifyRecords(SharedPreprocessor, Preprocessor):
         self.assignment = assignment
         self.scanner = scanner
         self.cell_timeout = cell_timeout
+        self.explainer = explainer  # None: hidden failures keep their generic message
+        self._explained: list = []  # the explanations of the test cell being decided
+        self._findings: list[str] = []  # and the source scan's findings before it
 
     def preprocess(self, nb, resources):
         key = store_key(resources)
@@ -66,12 +78,16 @@ class VerifyRecords(SharedPreprocessor, Preprocessor):
                     timed_out += _timeouts(cell)
                 continue
             max_points = float(cell.metadata["nbgrader"].get("points", 0))
+            self._explained, self._findings = [], []
             messages = self._decide(cell, trusted[gid], student_cells, replies.get(index))
             if messages and timed_out:
                 messages.append(f"a cell of yours before this test {timed_out[0]}")
             timed_out = []
             passed = not messages
             results[gid] = CellResult(gid, max_points, max_points if passed else 0.0, passed, messages)
+            if not passed:
+                _add_explanations(results[gid], self._explained)
+                results[gid].findings = list(self._findings)
             if passed:
                 cell.outputs = [NotebookNode(output_type="stream", name="stdout", text=PASSED)]
             else:
@@ -92,6 +108,8 @@ class VerifyRecords(SharedPreprocessor, Preprocessor):
         if not errors:
             reasons += self._verify(cell, calls)
         for finding in self._scan(student_sources, self._from_scratch(calls)):
+            if finding not in self._findings:
+                self._findings.append(finding)
             if finding not in reasons:
                 reasons.append(finding)
         return reasons
@@ -184,7 +202,74 @@ class VerifyRecords(SharedPreprocessor, Preprocessor):
             return None
         i, reason = failing[0]
         more = f" (and {len(failing) - 1} more of {len(got)} cases)" if len(failing) > 1 else ""
-        return f"{call.check}: case {i} {reason}{more}"
+        generic = f"{call.check}: case {i} {reason}{more}"
+        if self.explainer is None:
+            return generic
+        explanation = self.explainer.explain(call.assignment, check, got, expected, call.rtol, call.atol)
+        if explanation is None or not explanation.failed:
+            return generic
+        self._explained.append(explanation)
+        return explanation_message(explanation)
+
+
+class FailureExplainer:
+    """Explains failed hidden checks for one grading run (its :class:`MistakeRunner` computes every mistake's
+    outputs once per run). Only assignments with a mistake catalogue are explained; for any other (the test
+    fixture's), and whenever explaining raises, :meth:`explain` gives ``None`` (and logs why it raised)."""
+
+    def __init__(self, solutions_dir=None):
+        from .explain import MistakeRunner
+
+        self.runner = MistakeRunner(solutions_dir)
+        self._cases: dict[tuple[str, str], list] = {}
+        self._catalogued: dict[str, bool] = {}
+
+    def catalogued(self, assignment: str) -> bool:
+        """Whether the assignment has a mistake catalogue (``rnn_helpers.grader.mistakes.ch<assignment>``)."""
+        if assignment not in self._catalogued:
+            from .mistakes import catalogue
+
+            try:
+                self._catalogued[assignment] = bool(catalogue(assignment))
+            except (KeyError, ImportError):
+                self._catalogued[assignment] = False
+        return self._catalogued[assignment]
+
+    def explain(self, assignment: str, check, got: list, expected: list, rtol: float, atol: float):
+        """The :class:`~rnn_helpers.grader.explain.Explanation` of one failed check, or ``None``."""
+        if not self.catalogued(assignment):
+            return None
+        try:
+            from .explain import explain
+
+            key = (assignment, check.name)
+            if key not in self._cases:
+                self._cases[key] = check.cases()
+            return explain(assignment, check.name, self._cases[key], got, rtol, atol, check=check,
+                           expected=expected, runner=self.runner)
+        except Exception as exc:  # noqa: BLE001 - explaining must never cost a student a grade
+            LOG.warning("could not explain %s/%s: %s: %s", assignment, getattr(check, "name", check),
+                        type(exc).__name__, str(exc)[:300])
+            return None
+
+
+def explanation_message(explanation) -> str:
+    """The message of an explained hidden failure: the named mistakes (id, what to fix, book section), or
+    where the function fails (``Explanation.text``)."""
+    if not explanation.mistakes:
+        return explanation.text()
+    from .mistakes import catalogue
+
+    found = catalogue(explanation.assignment)
+    named = [f"{i}: {found[i].says} (book: {found[i].section})" if i in found else i for i in explanation.mistakes]
+    return f"{explanation.check}: likely mistake " + " Or likely mistake ".join(named)
+
+
+def _add_explanations(result: CellResult, explained: list) -> None:
+    for explanation in explained:
+        result.mistakes += [m for m in explanation.mistakes if m not in result.mistakes]
+        result.failing_cases += [dict(check=explanation.check, **c) for c in explanation.failing_cases()]
+        result.explanations.append(explanation_message(explanation))
 
 
 def _decoded_outputs(payload, assignment: str) -> list:

@@ -76,4 +76,8 @@ MISTAKES = [
       "da_r = da_n * hn * r * (1 - r)", "da_r = da_n * hn * (1 - r)"),
     M("gru_cell_backward.bias_mean", "Bias gradients sum over the batch, they do not average.", BACKWARD,
       '"b_hh": da_h.sum(axis=0)', '"b_hh": da_h.mean(axis=0)'),
+    M("gru_cell_backward.sigmoid_prime_of_gate", "z is already sigmoid(a_z), so sigma'(a_z) = z (1 - z): do not apply "
+      "the sigmoid to the gate again.", BACKWARD, "da_z = dz * z * (1 - z)", "da_z = dz * sigmoid(z) * (1 - sigmoid(z))"),
+    M("gru_cell_backward.dr_from_n", "r multiplies hn = h_prev W_hn^T + b_hn, not the candidate n: da_r = da_n * hn * "
+      "r (1 - r).", BACKWARD, "da_r = da_n * hn * r", "da_r = da_n * n * r"),
 ]

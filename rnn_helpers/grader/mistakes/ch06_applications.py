@@ -13,7 +13,8 @@ LM = "06_applications.html#a-character-level-language-model"
 SAMPLING = "06_applications.html#census-surnames"
 TOY = "06_applications.html#the-hello-toy-trained"
 FORECAST = "06_applications.html#forecasting-sunspots"
-DECODING = "06_applications.html#sequence-labelling-translation-and-captioning"
+PERPLEXITY = "06_applications.html#perplexity"
+BEAM = "06_applications.html#sequence-to-sequence-trained"
 CLIPPING = "03_bptt.html#gradient-clipping"
 STABLE = "02_simple_rnn.html#the-equations"
 
@@ -128,40 +129,53 @@ MISTAKES = [
     M("train_step.padding_counted", "Targets of -100 are padding: leave them as they are, cross_entropy ignores "
       "them.", TOY, "targets.reshape(-1))", "targets.reshape(-1).clamp(min=0))"),
     # perplexity
-    M("perplexity.mask_ignored", "Count only the real tokens: padded positions must not enter the sum.", LM,
+    M("perplexity.mask_ignored", "Count only the real tokens: padded positions must not enter the sum.", PERPLEXITY,
       "np.where(mask, log_probs, 0.0).sum() / n", "log_probs.sum() / n"),
-    M("perplexity.divides_by_all", "Average over the N real tokens, sum(mask), not over every position.", LM,
+    M("perplexity.divides_by_all", "Average over the N real tokens, sum(mask), not over every position.", PERPLEXITY,
       "/ n))", "/ log_probs.size))"),
-    M("perplexity.per_sequence", "Average over all real tokens of the batch at once, not per sequence.", LM,
+    M("perplexity.per_sequence", "Average over all real tokens of the batch at once, not per sequence.", PERPLEXITY,
       "np.where(mask, log_probs, 0.0).sum() / n",
       "(np.where(mask, log_probs, 0.0).sum(axis=1) / mask.sum(axis=1)).mean()"),
-    M("perplexity.sign", "Perplexity is exp of the MINUS mean log-probability (the cross-entropy).", LM,
+    M("perplexity.sign", "Perplexity is exp of the MINUS mean log-probability (the cross-entropy).", PERPLEXITY,
       "np.exp(-np.where(", "np.exp(np.where("),
-    M("perplexity.base_2", "The log-probabilities are natural logs: use exp, not 2**.", LM, "np.exp(", "np.exp2("),
+    M("perplexity.base_2", "The log-probabilities are natural logs: use exp, not 2**.", PERPLEXITY, "np.exp(",
+      "np.exp2("),
+    M("perplexity.mean_of_perplexities", "Perplexity is exp of the mean over ALL real tokens, not the mean of each "
+      "sequence's perplexity.", PERPLEXITY, "float(np.exp(-np.where(mask, log_probs, 0.0).sum() / n))",
+      "float(np.mean(np.exp(-np.where(mask, log_probs, 0.0).sum(axis=1) / mask.sum(axis=1))))"),
+    M("perplexity.no_mean", "Divide the summed log-probability by the number N of real tokens before exp: "
+      "perplexity is per token.", PERPLEXITY, ".sum() / n))", ".sum()))"),
     # beam_search
     M("beam_search.finished_take_no_place", "Finished hypotheses keep their places in the beam: rank all "
-      "candidates by score alone.", DECODING, "candidates.sort(key=lambda c: (-c[1], c[0]))",
+      "candidates by score alone.", BEAM, "candidates.sort(key=lambda c: (-c[1], c[0]))",
       "candidates.sort(key=lambda c: (c[0][-1] == eos, -c[1], c[0]))"),
-    M("beam_search.ascending", "Keep the MOST probable candidates: sort by decreasing log-probability.", DECODING,
+    M("beam_search.ascending", "Keep the MOST probable candidates: sort by decreasing log-probability.", BEAM,
       "candidates.sort(key=lambda c: (-c[1], c[0]))", "candidates.sort(key=lambda c: (c[1], c[0]))"),
     M("beam_search.never_finishes", "A hypothesis that ends with eos is finished: set it aside, do not extend it.",
-      DECODING, "(finished if tokens[-1] == eos else live).append", "live.append"),
+      BEAM, "(finished if tokens[-1] == eos else live).append", "live.append"),
     M("beam_search.no_length_norm", "Divide the final log-probability by L**alpha (length normalisation).",
-      DECODING, "logp / len(tokens) ** alpha", "logp"),
-    M("beam_search.length_without_eos", "L counts every token of the hypothesis, eos included.", DECODING,
+      BEAM, "logp / len(tokens) ** alpha", "logp"),
+    M("beam_search.length_without_eos", "L counts every token of the hypothesis, eos included.", BEAM,
       "len(tokens) ** alpha", "(len(tokens) - 1) ** alpha"),
-    M("beam_search.tie_to_larger", "Ties go to the lexicographically smaller tuple.", DECODING,
+    M("beam_search.tie_to_larger", "Ties go to the lexicographically smaller tuple.", BEAM,
       "return min(scored, key=lambda c: (-c[1], c[0]))", "return max(scored, key=lambda c: (c[1], c[0]))"),
     M("beam_search.live_dropped", "At max_len the live hypotheses end as they are: compare them with the finished "
-      "ones.", DECODING, "finished += live", "finished = finished or live"),
+      "ones.", BEAM, "finished += live", "finished = finished or live"),
     M("beam_search.prefix_without_bos", "Call step with the prefix that starts with bos: (bos,) + tokens.",
-      DECODING, "step((bos,) + tokens)", "step(tokens)"),
+      BEAM, "step((bos,) + tokens)", "step(tokens)"),
+    M("beam_search.length_penalty_inverted", "DIVIDE the log-probability by L**alpha: log-probabilities are "
+      "negative, so dividing is what favours the longer hypotheses.", BEAM,
+      "logp / len(tokens) ** alpha", "logp * len(tokens) ** alpha"),
+    M("beam_search.no_pruning", "Keep only the beam_width best candidates at every step: without pruning this is an "
+      "exhaustive search.", BEAM, "in candidates[:beam_width]:", "in candidates:"),
 ]
 
 
 FEATURES = {
     "train_step": lambda c: {"targets hold padding (-100)" if np.any(c["targets"] == -100)
-                             else "no padding in the targets"},
+                             else "no padding in the targets",
+                             "a second call on the same model and optimizer" if c.get("calls", 1) > 1
+                             else "one call on a fresh model"},
     "softmax_with_temperature": lambda c: {"large scaled logits (|logits| / temperature >= 100)"
                                            if np.max(np.abs(c["logits"])) / c["temperature"] >= 100
                                            else "moderate scaled logits"},
