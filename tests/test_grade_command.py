@@ -83,8 +83,9 @@ def test_command_output_holds_the_summary_not_kernel_logs(graded):
     proc = graded["proc"]
     assert "without encryption" not in proc.stdout + proc.stderr and "IPKernelApp" not in proc.stderr
     lines = proc.stderr.splitlines()
-    assert lines[0].startswith("grading ") and " against " in lines[0], lines[:1]   # which solutions/ it uses
-    assert [line for line in lines[1:] if not line.startswith("[")] == [], proc.stderr[-2000:]
+    assert lines[0].startswith("NO GRADING SECRET: "), lines[:1]  # no secret given: the first line says so
+    assert lines[1].startswith("grading ") and " against " in lines[1], lines[:2]   # which solutions/ it uses
+    assert [line for line in lines[2:] if not line.startswith("[")] == [], proc.stderr[-2000:]
 
 
 def test_solutions_as_submitted_score_full_marks(graded):

@@ -4,6 +4,12 @@ SUBMISSIONS is a folder in nbgrader's submitted layout (``<student>/<assignment>
 of one. The command writes ``OUT/grades.csv``, ``OUT/feedback/<student>/<assignment>/<notebook>.html`` and
 (with the default SQLite gradebook) ``OUT/gradebook.db``, and prints a summary. It never changes SUBMISSIONS.
 
+The first line on stderr says whether a grading secret is used (``--secret-file PATH``, else
+``$RNN_COURSE_GRADING_SECRET``; the file wins when both are given) or the published seeds. Each student's result is
+committed to ``OUT/.results`` as soon as it is known: run again into the same OUT (after Ctrl-C, ``kill -9``, new
+submissions) and only the missing or changed students are graded; ``--regrade`` grades all. On a terminal a
+progress bar shows the counts and the time left; otherwise one line per student.
+
 Exit codes: 0 when the batch was graded (broken submissions included: they score 0 with a reason);
 2 for a wrong invocation (one line on stderr, nothing written).
 """
@@ -34,6 +40,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--export", metavar="LMS", default=None,
                         help="also write OUT/grades_<LMS>.csv for that LMS's gradebook import: canvas (or "
                              "canvas=COLUMN TITLE) or moodle, keyed by the ids of its own export")
+    parser.add_argument("--secret-file", type=pathlib.Path, metavar="PATH", default=None,
+                        help="the term's grading secret (at least 16 bytes), from which every hidden case is "
+                             "derived; default: $RNN_COURSE_GRADING_SECRET, else the published seeds")
+    parser.add_argument("--regrade", action="store_true",
+                        help="grade every student again, even those whose result OUT already holds")
     parser.add_argument("--source-root", type=pathlib.Path, default=None, help=argparse.SUPPRESS)
 
 
@@ -59,7 +70,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"rnn-course grade: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("rnn-course grade: interrupted (the submissions are untouched; OUT may be incomplete)", file=sys.stderr)
+        print("rnn-course grade: interrupted (the submissions are untouched; the students graded so far are kept "
+              "in OUT/.results: run the same command again to grade the rest)", file=sys.stderr)
         return 130
 
 
@@ -85,16 +97,23 @@ def _run(args) -> int:
     if root is None:
         raise InvocationError("cannot find the course's solutions/ folder (run from the course repository)")
     from . import grades_csv
+    from .grading_secret import read_secret
     from .pipeline import grade
+    from .progress import Progress
+
+    secret = read_secret(getattr(args, "secret_file", None))
 
     def echo(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
 
     result = grade(args.assignment, args.submissions, args.out, source_root=root, db_url=args.db,
                    unsafe=args.unsafe, echo=echo, layout=getattr(args, "layout", None),
-                   export=getattr(args, "export", None))
+                   export=getattr(args, "export", None), secret=secret, regrade=getattr(args, "regrade", False),
+                   progress=lambda total, echo: Progress.for_stream(total, echo, sys.stderr))
     give_to_sudo_user(result.out)
     print(grades_csv.summary(result.students, sandboxed=result.sandboxed, sandbox_reason=result.sandbox_reason))
+    print(f"{result.graded} student(s) graded by this run, {result.kept} kept from an earlier run into "
+          f"{result.out} (--regrade grades all)")
     print(f"wrote {result.out / 'grades.csv'} and {result.out / 'feedback'}")
     if getattr(args, "export", None):
         from .lms_export import parse_export

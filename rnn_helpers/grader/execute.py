@@ -18,7 +18,7 @@ import time
 
 from jupyter_client.manager import AsyncKernelManager
 from nbgrader.preprocessors import Execute
-from traitlets import Float
+from traitlets import Float, Unicode
 
 from .nbgrader_cells import error_output
 
@@ -125,15 +125,36 @@ def quiet_kernel_stdio(launch_kw: dict) -> dict:
     return launch_kw
 
 
+GRADER_PID_ENV = "RNN_COURSE_GRADER_PID"  # the coordinator's pid: the sandbox launcher ends when it is gone
+
+
+def kernel_launch_env(env: dict | None, case_key: str) -> dict:
+    """The environment a kernel (or the sandbox launcher) is started with: the grader's, without the raw grading
+    secret, with the assignment's case key (``"<assignment>:<hex>"``, :mod:`rnn_helpers.checks.seeds`) when there
+    is one, and the coordinator's pid."""
+    from rnn_helpers.checks.seeds import CASE_KEY_ENV
+
+    from .grading_secret import SECRET_ENV
+
+    env = {k: v for k, v in (os.environ if env is None else env).items() if k not in (SECRET_ENV, CASE_KEY_ENV)}
+    if case_key:
+        env[CASE_KEY_ENV] = case_key
+    env[GRADER_PID_ENV] = str(os.getpid())
+    return env
+
+
 class PrivateKernelManager(AsyncKernelManager):
     """The plain kernel of ``--unsafe``: IPC sockets in a private 0700 folder (no TCP port on localhost, so no
     "running over TCP without encryption" warning either) and quiet process streams (:func:`quiet_kernel_stdio`).
     The sandbox's kernel manager (:mod:`sandbox_kernel`) is this one started through the launcher."""
 
     private_prefix = "rnnk-"  # short: unix socket paths are limited to 107 bytes
+    case_key = Unicode("", help="'<assignment>:<hex case key>' for the kernel's record_check (empty: the "
+                                "published seeds)").tag(config=True)
 
     async def _async_pre_start_kernel(self, **kw):
-        self._private_dir = pathlib.Path(tempfile.mkdtemp(prefix=self.private_prefix))
+        # the folder's name carries the coordinator's pid, so that a later run can remove what a dead one left
+        self._private_dir = pathlib.Path(tempfile.mkdtemp(prefix=f"{self.private_prefix}{os.getpid()}-"))
         self.transport = "ipc"
         self.ip = str(self._socket_dir() / "k")
         self.connection_file = str(self._private_dir / "connection.json")
@@ -144,6 +165,7 @@ class PrivateKernelManager(AsyncKernelManager):
         return self._private_dir
 
     async def _async_launch_kernel(self, kernel_cmd, **kw):
+        kw["env"] = kernel_launch_env(kw.get("env"), self.case_key)
         return await super()._async_launch_kernel(kernel_cmd, **quiet_kernel_stdio(kw))
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:

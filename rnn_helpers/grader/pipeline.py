@@ -14,11 +14,14 @@ Set ``RNN_GRADE_DEBUG=1`` to see nbgrader's own log while grading.
 """
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import logging
 import os
 import pathlib
+import re
 import shutil
+import stat
 import tempfile
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -100,6 +103,8 @@ class GradeRun:
     out: pathlib.Path
     sandboxed: bool
     sandbox_reason: str
+    graded: int = 0  # students graded by this run
+    kept: int = 0  # students whose result an earlier run into the same OUT had committed (results_store)
 
 
 # ----------------------------------------------------------------------------- protections
@@ -150,6 +155,7 @@ class _Plan:
     limits: Any  # sandbox.Limits
     sandbox_config: Any  # traitlets Config of sandbox_kernel.executor_config, None for --unsafe
     explainer: FailureExplainer | None = None  # explains failed hidden checks, one per run (verify_records)
+    case_key: str = ""  # "<assignment>:<hex>" for the kernel's record_check (seeds.CASE_KEY_ENV); "": published
 
     def preprocessors(self) -> tuple[GradingStore, VerifyRecords, RestoreTestCells]:
         """A fresh store, and the grader's two preprocessors writing into it, for one student."""
@@ -163,17 +169,27 @@ class _Plan:
 def grade(assignment: str, submissions: pathlib.Path, out: pathlib.Path, *, source_root: pathlib.Path,
           checks_provider: Callable[[str], dict] | None = None, db_url: str | None = None, unsafe: bool = False,
           limits=None, echo: Callable[[str], None] = print, layout: str | None = None,
-          export: str | None = None) -> GradeRun:
+          export: str | None = None, secret=None, regrade: bool = False, progress=None) -> GradeRun:
     """Grade every student of ``submissions`` on ``assignment``; write ``out/grades.csv`` and ``out/feedback``.
 
     ``layout`` forces the export's layout (:mod:`.lms`, else recognised); ``export`` ("canvas", "moodle") also
-    writes the grades as that LMS's gradebook import (:mod:`.lms_export`).
+    writes the grades as that LMS's gradebook import (:mod:`.lms_export`). ``secret`` is the term's
+    :class:`~.grading_secret.GradingSecret` (``None``: the published seeds; the first line echoed says which).
+    Each student's result is committed to ``out/.results`` as soon as it is known (:mod:`.results_store`) and
+    kept by a later run into the same ``out`` unless ``regrade``. ``progress(total, echo)`` makes the
+    :class:`~.progress.Progress` to report to (default: one line per student through ``echo``).
 
     Raises :class:`InvocationError` (before writing anything) for a wrong invocation, or when a protection
     (the sandbox where it is needed, the source scan) cannot be had.
     """
-    from . import gradebook
+    from rnn_helpers.checks.seeds import using_case_key
 
+    from . import gradebook, results_store
+    from .grading_secret import NO_SECRET
+    from .progress import Progress
+
+    secret = NO_SECRET if secret is None else secret
+    echo(secret.first_line())
     submissions, out, source_root = pathlib.Path(submissions), pathlib.Path(out), pathlib.Path(source_root)
     if checks_provider is None:
         from rnn_helpers.checks.registry import checks_for as checks_provider
@@ -189,7 +205,9 @@ def grade(assignment: str, submissions: pathlib.Path, out: pathlib.Path, *, sour
     if db_url is not None:
         gradebook.check_database(db_url)
 
-    work = pathlib.Path(tempfile.mkdtemp(prefix="rnn-course-grade-"))
+    remove_dead_runs_folders()
+    case_key = secret.case_key(assignment)
+    work = pathlib.Path(tempfile.mkdtemp(prefix=f"{WORK_PREFIX}{os.getpid()}-"))  # see remove_dead_runs_folders
     os.chmod(work, 0o700)
     try:
         students = _collect(submissions, assignment, expected_sources, work, layout, export, echo)
@@ -200,17 +218,36 @@ def grade(assignment: str, submissions: pathlib.Path, out: pathlib.Path, *, sour
         sandbox_config = None if sandbox_kernel is None else sandbox_kernel.executor_config(limits, work / "sandbox")
         plan = _plan(course, ReferenceCache(checks_provider), scanner, limits, sandbox_config,
                      FailureExplainer(source_root / "solutions"))
-        results = []
-        for i, sub in enumerate(students, 1):
-            echo(f"[{i}/{len(students)}] grading {sub.student_id}")
-            results.append(_grade_student(course, sub, plan))
+        plan = dataclasses.replace(plan, case_key=f"{assignment}:{case_key.hex()}" if case_key else "")
+        store = results_store.ResultsStore(out, assignment)
+        fingerprint = results_store.run_fingerprint(
+            expected_sources, results_store.checks_sources(checks_provider(assignment)), case_key)
+        progress = (progress or Progress)(len(students), echo)
+        results, graded, kept = [], 0, 0
+        with using_case_key(assignment, case_key):  # the references' cases, computed here, are this term's
+            for sub in students:
+                key = results_store.result_key(fingerprint, sub)
+                stored = None if regrade else store.load(key, sub.student_id)
+                if stored is not None:
+                    result = results_store.kept_result(sub, assignment, stored)
+                    results_store.reenter(course, result)
+                    kept += 1
+                else:
+                    progress.start(sub.student_id)
+                    result = _grade_student(course, sub, plan)
+                    store.save(key, result)  # committed now: a run killed later keeps it
+                    graded += 1
+                progress.finish_student(sub.student_id, kept=stored is not None)
+                results.append(result)
+        progress.close()
         _write_outputs(out, course, plan, results, db_url)
+        store.remove_unused()
         if export is not None:
             from .lms_export import write_export
 
             write_export(out, export, results, assignment, echo)
         why = sandbox_reason if not sandboxed else "the sandbox works here, but --unsafe was given"
-        return GradeRun(assignment, results, out, sandboxed and not unsafe, why)
+        return GradeRun(assignment, results, out, sandboxed and not unsafe, why, graded, kept)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -255,6 +292,47 @@ def _plan(course, references: ReferenceCache, scanner: Scanner, limits, sandbox_
                  {nb: gradebook.trusted_sources(course, nb) for nb in layout},
                  {nb: gradebook.source_layout(course, nb) for nb in layout},
                  _locked_cells(course, layout), references, scanner, limits, sandbox_config, explainer)
+
+
+WORK_PREFIX = "rnn-course-grade-"
+# the temporary folders of a run, each named <prefix><pid of the run>-<random>: the run's work folder, and the
+# private folder of each kernel (execute.PrivateKernelManager, sandbox_kernel.SandboxKernelManager)
+_RUN_FOLDER = re.compile(r"^(?:rnn-course-grade-|rnnk-|rnnsbx-)(\d+)-[^/]+$")
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    return True
+
+
+def remove_dead_runs_folders(tmp: str | os.PathLike | None = None) -> list[pathlib.Path]:
+    """Remove the temporary folders (ours, in ``tmp``, default the temp dir) of grading runs whose process is
+    dead (killed, crashed); a live run's, another user's and anything not named as ours are left. A dead run's
+    pid reused by a new process keeps that folder until the process ends: a live run's folder is never removed."""
+    tmp = pathlib.Path(tmp or tempfile.gettempdir())
+    removed = []
+    try:
+        entries = list(tmp.iterdir())
+    except OSError:
+        return removed
+    for path in entries:
+        match = _RUN_FOLDER.match(path.name)
+        if not match or int(match.group(1)) == os.getpid():
+            continue
+        try:
+            st = path.lstat()
+        except OSError:
+            continue
+        if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid() or _pid_alive(int(match.group(1))):
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
+    return removed
 
 
 def _write_outputs(out: pathlib.Path, course, plan: _Plan, results: list[StudentResult], db_url: str | None) -> None:
@@ -481,6 +559,9 @@ def _autograde_config(plan: _Plan, verify: VerifyRecords, restore: RestoreTestCe
             execute = safe_execute(executes[0])
         cfg.merge(sandbox_config)
     cfg[execute.__name__].notebook_timeout = float(limits.notebook_timeout or 0)
+    # the case key of the term's secret, for record_check in the kernel (execute.kernel_launch_env);
+    # both kernel managers read it from their base class's config section
+    cfg.PrivateKernelManager.case_key = plan.case_key
     cfg.Autograde.autograde_preprocessors = [execute, verify, LimitOutput, SaveAutoGrades, CheckCellMetadata]
     return cfg
 

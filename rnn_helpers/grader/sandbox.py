@@ -278,7 +278,21 @@ def _build_root(root: Path, spec: dict, workdir: Path, ipc_dir: Path) -> None:
     _mount(None, root, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, "mode=755")
 
 
+CASE_KEY_ENV = "RNN_COURSE_CASE_KEY"  # = rnn_helpers.checks.seeds.CASE_KEY_ENV (this module stays stdlib-only)
+GRADER_PID_ENV = "RNN_COURSE_GRADER_PID"  # = execute.GRADER_PID_ENV: the coordinator whose death ends the sandbox
+
+
 def _kernel_env(spec: dict, workdir: Path) -> dict:
+    env = _clean_kernel_env(spec, workdir)
+    # the one value of the grader's that the kernel needs: the assignment's case key (never the grading
+    # secret itself, which the kernel manager leaves out of our environment), for record_check's cases
+    case_key = os.environ.get(CASE_KEY_ENV, "")
+    if case_key:
+        env[CASE_KEY_ENV] = case_key
+    return env
+
+
+def _clean_kernel_env(spec: dict, workdir: Path) -> dict:
     return {
         "PATH": "/usr/local/bin:/usr/bin:/bin",
         "HOME": str(workdir),
@@ -309,6 +323,9 @@ def _exec_kernel(spec: dict, workdir: Path, conn: Path, extra: list[str]) -> Non
     os.setgroups([])
     os.setresgid(lim.gid, lim.gid, lim.gid)
     os.setresuid(lim.uid, lim.uid, lim.uid)
+    # after the uid change, which clears it: the kernel dies with the namespace's init (single-threaded, so the
+    # "thread that forked" caveat of PR_SET_PDEATHSIG, see launch(), does not arise here)
+    _check(_libc().prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "pdeathsig")
     _check(_libc().prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
     os.umask(0o077)
     os.chdir(workdir)
@@ -387,8 +404,35 @@ def launch(spec_file: str, scratch: str, connection_file: str, extra: list[str])
         finally:
             os._exit(code)
     os.close(alive_r)
-    _, st = os.waitpid(child, 0)
-    return os.waitstatus_to_exitcode(st)
+    return _wait_watching_grader(child, _grader_pid())
+
+
+def _grader_pid() -> int | None:
+    """The coordinator's pid (set by the kernel manager, :data:`GRADER_PID_ENV`), if it is our parent."""
+    value = os.environ.get(GRADER_PID_ENV, "")
+    return int(value) if value.isdigit() else None
+
+
+def _wait_watching_grader(child: int, grader: int | None, poll: float = 0.2) -> int:
+    """Wait for the namespace's init; if the grader that started us dies first (``kill -9``, a crash), kill it.
+
+    The grader's death shows as our re-parenting (``getppid()`` no longer the grader's pid). We poll for it
+    rather than set ``PR_SET_PDEATHSIG`` here: that signal fires when the *thread* that forked us ends, and
+    jupyter_client may start kernels from an event-loop thread that ends before the kernel should. Killing
+    the init (PID 1 of the namespace) kills every process in the namespace, the kernel included; the init also
+    has ``PR_SET_PDEATHSIG`` (SIGKILL) so that our own death, by any means, ends it too."""
+    watched = grader is not None and os.getppid() == grader or False
+    if grader is not None and not watched:  # the grader died before we looked
+        os.kill(child, signal.SIGKILL)
+    while True:
+        pid, st = os.waitpid(child, os.WNOHANG if watched else 0)
+        if pid == child:
+            return os.waitstatus_to_exitcode(st)
+        if os.getppid() != grader:
+            os.kill(child, signal.SIGKILL)
+            watched = False  # then wait for it without polling
+            continue
+        time.sleep(poll)
 
 
 def main(argv: list[str] | None = None) -> int:

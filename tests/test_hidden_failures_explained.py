@@ -1,0 +1,130 @@
+"""Hidden failures explained, end to end: a class graded by the real pipeline on 02_simple_rnn.
+
+Every student submits the solution notebook with one change that passes the visible tests and fails a hidden
+check: two catalogued mistakes (``softmax.max_wrong_axis``, the issue's example, and ``rnn_forward.time_axis_0``)
+and one wrong function the catalogue does not know (an ``rnn_forward`` that returns h0 when T = 1). The
+grader must name the catalogued mistakes in grades.json, grades.csv and the feedback page (with the book
+section's link, first on the page), describe the other by what sets its failing cases apart ("fails only when
+T = 1"), and show no reference value beyond the first wrong element. Graded with ``unsafe=True`` (no sandbox:
+the code is the course's own) to keep it fast.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import pathlib
+
+import numpy as np
+import pytest
+
+from rnn_helpers.checks.registry import checks_for
+from rnn_helpers.grader.mistakes import catalogue
+from rnn_helpers.grader.pipeline import grade
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+A = "02_simple_rnn"
+SOLUTION = REPO / "solutions" / A / f"{A}.ipynb"
+T1_OLD = "    B, T, _ = x.shape\n"
+T1_NEW = T1_OLD + "    if T == 1:\n        return np.zeros((B, 1, h0.shape[1])), h0\n"
+NAMED = {"softmax_axis": ("softmax.max_wrong_axis", "test_softmax"),
+         "time_axis": ("rnn_forward.time_axis_0", "test_rnn_forward")}
+
+pytestmark = pytest.mark.slow
+
+
+def _source(cell) -> str:
+    return cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
+
+
+def _with_change(nb: dict, old: str, new: str) -> dict:
+    """The notebook with ``old`` changed to ``new`` in the one non-test cell that holds it."""
+    nb = json.loads(json.dumps(nb))
+    hits = [c for c in nb["cells"] if c["cell_type"] == "code" and old in _source(c)
+            and not c.get("metadata", {}).get("nbgrader", {}).get("grade")]
+    assert len(hits) == 1 and _source(hits[0]).count(old) == 1, f"{old!r} must occur once in one solution cell"
+    hits[0]["source"] = _source(hits[0]).replace(old, new)
+    return nb
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    if not SOLUTION.exists():
+        pytest.skip(f"{SOLUTION} is not in this checkout")
+    tmp = tmp_path_factory.mktemp("explained")
+    solution = json.loads(SOLUTION.read_text(encoding="utf-8"))
+    mistakes = catalogue(A)
+    notebooks = {sid: _with_change(solution, mistakes[mid].old, mistakes[mid].new) for sid, (mid, _) in NAMED.items()}
+    notebooks["t1"] = _with_change(solution, T1_OLD, T1_NEW)
+    notebooks["solution"] = solution
+    for sid, nb in notebooks.items():
+        (tmp / "subs" / sid / A).mkdir(parents=True)
+        (tmp / "subs" / sid / A / f"{A}.ipynb").write_text(json.dumps(nb), encoding="utf-8")
+    run = grade(A, tmp / "subs", tmp / "out", source_root=REPO, unsafe=True, echo=lambda s: None)
+    out = tmp / "out"
+    return {"run": run, "out": out,
+            "json": {s["student_id"]: s for s in json.loads((out / "grades.json").read_text())["students"]},
+            "csv": {r["student_id"]: r for r in csv.DictReader(open(out / "grades.csv", encoding="utf-8"))},
+            "feedback": {sid: (out / "feedback" / sid / A / f"{A}.html").read_text(encoding="utf-8")
+                         for sid in notebooks}}
+
+
+def _cell(student: dict, name: str) -> dict:
+    return next(c for c in student["cells"] if c["name"] == name)
+
+
+def test_the_solution_passes_and_names_nothing(graded):
+    s = graded["json"]["solution"]
+    assert s["score"] == s["max_score"] > 0
+    assert all(c["passed"] and c["mistakes"] == [] and c["failing_cases"] == [] for c in s["cells"])
+    assert "What to fix first" not in graded["feedback"]["solution"]
+
+
+@pytest.mark.parametrize("student", sorted(NAMED))
+def test_catalogued_mistake_is_named_everywhere(graded, student):
+    mistake_id, cell = NAMED[student]
+    mistake = catalogue(A)[mistake_id]
+    entry = _cell(graded["json"][student], cell)
+    assert not entry["passed"] and entry["points"] == 0
+    assert mistake_id in entry["mistakes"], entry
+    assert entry["failing_cases"] and all({"check", "case", "reason"} <= set(c) for c in entry["failing_cases"])
+    assert f"likely mistake {mistake_id}" in entry["message"]
+    # a mistake is named only where it matches every case: nowhere else in this student's cells
+    assert all(mistake_id not in c["mistakes"] for c in graded["json"][student]["cells"]
+               if c["passed"] or not c["failing_cases"])
+    assert f"likely mistake {mistake_id}" in graded["csv"][student]["reason"]
+    page = graded["feedback"][student]
+    assert mistake_id in page and "What to fix first" in page
+    # the explanation comes first, before the table of tests, with a link to the book section
+    assert page.index("What to fix first") < page.index("<h2>Tests</h2>")
+    assert f'href="book/{mistake.section}"' in page
+
+
+def test_uncatalogued_wrong_function_is_described_by_where_it_fails(graded):
+    entry = _cell(graded["json"]["t1"], "test_rnn_forward")
+    assert not entry["passed"] and entry["mistakes"] == []
+    assert "fails only when T = 1" in entry["message"], entry["message"]
+    assert "first wrong value: case" in entry["message"]
+    assert "fails only when T = 1" in graded["csv"]["t1"]["reason"]
+    assert "fails only when T = 1" in graded["feedback"]["t1"]
+
+
+def _shown(v: float) -> str:
+    return f"{float(v):.6g}"
+
+
+def test_feedback_shows_no_hidden_test_code_nor_reference_values(graded):
+    """Of each failed check's reference outputs, only the first wrong element may appear on the page."""
+    checks = checks_for(A)
+    for sid, page in graded["feedback"].items():
+        assert "BEGIN HIDDEN TESTS" not in page and "record_check(" not in page
+        entries = [c for c in graded["json"][sid]["cells"] if c["failing_cases"]]
+        for check_name in {f["check"] for e in entries for f in e["failing_cases"]}:
+            check = checks[check_name]
+            ref = check.reference_function()
+            call = check.reference_call or check.call or (lambda fn, case: fn(**case))
+            values = [_shown(v) for case in check.cases()
+                      for out in np.atleast_1d(np.asarray(call(ref, case), dtype=object))
+                      for v in np.ravel(np.asarray(out, dtype=float))]
+            long = {v for v in values if len(v) >= 6}  # a "0" or "1" may be any text's
+            shown = [v for v in long if v in page]
+            assert len(shown) <= 1, (sid, check_name, shown[:5])
