@@ -1,7 +1,7 @@
 """Hidden failures explained, end to end: a class graded by the real pipeline on 02_simple_rnn.
 
 Every student submits the solution notebook with one change that passes the visible tests and fails a hidden
-check: two catalogued mistakes (``softmax.max_wrong_axis``, the issue's example, and ``rnn_forward.time_axis_0``)
+check: two catalogued mistakes (``softmax.max_wrong_axis``, the issue's example, and ``softmax.global_max``; the other "named" mistakes of 02 make the visible test raise)
 and one wrong function the catalogue does not know (an ``rnn_forward`` that returns h0 when T = 1). The
 grader must name the catalogued mistakes in grades.json, grades.csv and the feedback page (with the book
 section's link, first on the page), describe the other by what sets its failing cases apart ("fails only when
@@ -20,6 +20,7 @@ import pytest
 from rnn_helpers.checks.registry import checks_for
 from rnn_helpers.grader.mistakes import catalogue
 from rnn_helpers.grader.pipeline import grade
+from rnn_helpers.grader.verify_records import FailureExplainer, explanation_message
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 A = "02_simple_rnn"
@@ -27,9 +28,8 @@ SOLUTION = REPO / "solutions" / A / f"{A}.ipynb"
 T1_OLD = "    B, T, _ = x.shape\n"
 T1_NEW = T1_OLD + "    if T == 1:\n        return np.zeros((B, 1, h0.shape[1])), h0\n"
 NAMED = {"softmax_axis": ("softmax.max_wrong_axis", "test_softmax"),
-         "time_axis": ("rnn_forward.time_axis_0", "test_rnn_forward")}
+         "softmax_global": ("softmax.global_max", "test_softmax")}
 
-pytestmark = pytest.mark.slow
 
 
 def _source(cell) -> str:
@@ -72,6 +72,7 @@ def _cell(student: dict, name: str) -> dict:
     return next(c for c in student["cells"] if c["name"] == name)
 
 
+@pytest.mark.slow
 def test_the_solution_passes_and_names_nothing(graded):
     s = graded["json"]["solution"]
     assert s["score"] == s["max_score"] > 0
@@ -79,6 +80,7 @@ def test_the_solution_passes_and_names_nothing(graded):
     assert "What to fix first" not in graded["feedback"]["solution"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("student", sorted(NAMED))
 def test_catalogued_mistake_is_named_everywhere(graded, student):
     mistake_id, cell = NAMED[student]
@@ -99,6 +101,7 @@ def test_catalogued_mistake_is_named_everywhere(graded, student):
     assert f'href="book/{mistake.section}"' in page
 
 
+@pytest.mark.slow
 def test_uncatalogued_wrong_function_is_described_by_where_it_fails(graded):
     entry = _cell(graded["json"]["t1"], "test_rnn_forward")
     assert not entry["passed"] and entry["mistakes"] == []
@@ -108,10 +111,17 @@ def test_uncatalogued_wrong_function_is_described_by_where_it_fails(graded):
     assert "fails only when T = 1" in graded["feedback"]["t1"]
 
 
-def _shown(v: float) -> str:
-    return f"{float(v):.6g}"
+def _numbers(value) -> list[float]:
+    """Every number in an output (arrays, tuples, dicts), flattened."""
+    if isinstance(value, dict):
+        return [x for v in value.values() for x in _numbers(v)]
+    if isinstance(value, (list, tuple)):
+        return [x for v in value for x in _numbers(v)]
+    a = np.asarray(value)
+    return [float(x) for x in a.ravel()] if a.dtype.kind in "biuf" else []
 
 
+@pytest.mark.slow
 def test_feedback_shows_no_hidden_test_code_nor_reference_values(graded):
     """Of each failed check's reference outputs, only the first wrong element may appear on the page."""
     checks = checks_for(A)
@@ -122,9 +132,47 @@ def test_feedback_shows_no_hidden_test_code_nor_reference_values(graded):
             check = checks[check_name]
             ref = check.reference_function()
             call = check.reference_call or check.call or (lambda fn, case: fn(**case))
-            values = [_shown(v) for case in check.cases()
-                      for out in np.atleast_1d(np.asarray(call(ref, case), dtype=object))
-                      for v in np.ravel(np.asarray(out, dtype=float))]
+            values = [f"{v:.6g}" for case in check.cases() for v in _numbers(call(ref, case))]
             long = {v for v in values if len(v) >= 6}  # a "0" or "1" may be any text's
+            assert long, check_name  # the check has values to leak
             shown = [v for v in long if v in page]
             assert len(shown) <= 1, (sid, check_name, shown[:5])
+
+
+# ----------------------------------------------------------------------------- the explainer on its own
+def _softmax_case_outputs(mistake_id: str):
+    from rnn_helpers.grader.explain import MistakeRunner
+
+    check = checks_for(A)["softmax"]
+    runner = MistakeRunner()
+    outputs = runner.outputs(A, check, catalogue(A)[mistake_id], check.cases())
+    return check, outputs
+
+
+def test_explainer_names_a_mistake_that_matches_every_case():
+    check, outputs = _softmax_case_outputs("softmax.max_wrong_axis")
+    explainer = FailureExplainer()
+    expected = [check.reference_function()(**c) for c in check.cases()]
+    explanation = explainer.explain(A, check, outputs, expected, 1e-7, 1e-12)
+    assert explanation is not None and "softmax.max_wrong_axis" in explanation.mistakes
+    message = explanation_message(explanation)
+    assert message.startswith("softmax: likely mistake softmax.max_wrong_axis: ")
+    assert catalogue(A)["softmax.max_wrong_axis"].section in message
+
+
+def test_explainer_gives_nothing_without_a_catalogue():
+    """The fixture course's assignment (not a course assignment) has no catalogue: no explanation."""
+    check, outputs = _softmax_case_outputs("softmax.max_wrong_axis")
+    assert FailureExplainer().explain("ps1", check, outputs, outputs, 1e-7, 1e-12) is None
+
+
+def test_an_explainer_that_raises_costs_nothing_but_a_log_line(caplog):
+    class Broken:
+        name = "softmax"
+
+        def cases(self):
+            raise RuntimeError("cases exploded")
+
+    with caplog.at_level("WARNING", logger="rnn_helpers.grader"):
+        assert FailureExplainer().explain(A, Broken(), [0.0], [1.0], 1e-7, 1e-12) is None
+    assert "could not explain 02_simple_rnn/softmax: RuntimeError: cases exploded" in caplog.text

@@ -25,7 +25,8 @@ def rng(seed: int) -> np.random.Generator:
 
 
 def case_rng(assignment: str, check: str, index: int) -> np.random.Generator:
-    """The generator of case ``index`` of ``check``: ``rng(case_seed(assignment, check, index))``."""
+    """The generator of case ``index`` of ``check``: ``rng(case_seed(assignment, check, index))``, under the
+    assignment's active case key (the term's grading secret, :func:`~rnn_helpers.checks.seeds.active_key`)."""
     return rng(case_seed(assignment, check, index))
 
 

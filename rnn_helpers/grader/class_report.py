@@ -210,7 +210,9 @@ def render(data: dict, images: dict[str, str]) -> str:
     else:
         body.append("<p>None.</p>")
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<title>{_e(title)}</title><style>{CSS}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n")
+            # an empty icon: a self-contained page asks for no /favicon.ico
+            f"<title>{_e(title)}</title><link rel=\"icon\" href=\"data:,\"><style>{CSS}</style></head><body>\n"
+            + "\n".join(body) + "\n</body></html>\n")
 
 
 def write_report(out: pathlib.Path, results, layout: dict[str, list[dict]], assignment: str) -> dict:

@@ -8,7 +8,9 @@ to the LMS's student; ``notes`` says what the grader did on the student's behalf
 notebooks ignored, a test cell restored), joined by `` | ``. After the cell columns come what the LMS export says of
 the student (:mod:`rnn_helpers.grader.lms`): ``name`` (where the export has it), ``late`` (``yes``, ``no``, or empty
 where the export does not say) and ``submitted_at`` (ISO 8601, empty where the export does not say); they come last
-so that readers of the earlier columns are unaffected. Nothing in it depends on the time or order of grading, so
+so that readers of the earlier columns are unaffected. A failed hidden check's reason is its explanation
+(``likely mistake <id>: ...`` or ``fails only when ...``, :mod:`.verify_records`); ``grades.json``
+(:mod:`.grades_json`) has the mistake ids and failing cases as fields. Nothing in it depends on the time or order of grading, so
 grading the same submissions twice gives the same file.
 """
 from __future__ import annotations

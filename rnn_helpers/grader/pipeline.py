@@ -174,7 +174,7 @@ def grade(assignment: str, submissions: pathlib.Path, out: pathlib.Path, *, sour
 
     ``layout`` forces the export's layout (:mod:`.lms`, else recognised); ``export`` ("canvas", "moodle") also
     writes the grades as that LMS's gradebook import (:mod:`.lms_export`). ``secret`` is the term's
-    :class:`~.grading_secret.GradingSecret` (``None``: the published seeds; the first line echoed says which).
+    :class:`~.grading_secret.GradingSecret` (``None``: the published seeds; the first line echoed once the invocation is checked says which).
     Each student's result is committed to ``out/.results`` as soon as it is known (:mod:`.results_store`) and
     kept by a later run into the same ``out`` unless ``regrade``. ``progress(total, echo)`` makes the
     :class:`~.progress.Progress` to report to (default: one line per student through ``echo``).
@@ -189,7 +189,6 @@ def grade(assignment: str, submissions: pathlib.Path, out: pathlib.Path, *, sour
     from .progress import Progress
 
     secret = NO_SECRET if secret is None else secret
-    echo(secret.first_line())
     submissions, out, source_root = pathlib.Path(submissions), pathlib.Path(out), pathlib.Path(source_root)
     if checks_provider is None:
         from rnn_helpers.checks.registry import checks_for as checks_provider
@@ -205,6 +204,8 @@ def grade(assignment: str, submissions: pathlib.Path, out: pathlib.Path, *, sour
     if db_url is not None:
         gradebook.check_database(db_url)
 
+    # the secret's line comes first, before anything else the run says; a wrong invocation prints only its error
+    echo = _first_saying(echo, secret.first_line())
     remove_dead_runs_folders()
     case_key = secret.case_key(assignment)
     work = pathlib.Path(tempfile.mkdtemp(prefix=f"{WORK_PREFIX}{os.getpid()}-"))  # see remove_dead_runs_folders
@@ -292,6 +293,19 @@ def _plan(course, references: ReferenceCache, scanner: Scanner, limits, sandbox_
                  {nb: gradebook.trusted_sources(course, nb) for nb in layout},
                  {nb: gradebook.source_layout(course, nb) for nb in layout},
                  _locked_cells(course, layout), references, scanner, limits, sandbox_config, explainer)
+
+
+def _first_saying(echo: Callable[[str], None], first: str) -> Callable[[str], None]:
+    """``echo`` that says ``first`` before its first line."""
+    said = []
+
+    def say(line: str) -> None:
+        if not said:
+            said.append(True)
+            echo(first)
+        echo(line)
+
+    return say
 
 
 WORK_PREFIX = "rnn-course-grade-"

@@ -208,8 +208,13 @@ class VerifyRecords(SharedPreprocessor, Preprocessor):
         explanation = self.explainer.explain(call.assignment, check, got, expected, call.rtol, call.atol)
         if explanation is None or not explanation.failed:
             return generic
+        try:
+            message = explanation_message(explanation)
+        except Exception as exc:  # noqa: BLE001 - a broken catalogue entry must not cost a grade either
+            LOG.warning("could not word the explanation of %s: %s: %s", call.check, type(exc).__name__, exc)
+            return generic
         self._explained.append(explanation)
-        return explanation_message(explanation)
+        return message
 
 
 class FailureExplainer:
@@ -218,9 +223,8 @@ class FailureExplainer:
     fixture's), and whenever explaining raises, :meth:`explain` gives ``None`` (and logs why it raised)."""
 
     def __init__(self, solutions_dir=None):
-        from .explain import MistakeRunner
-
-        self.runner = MistakeRunner(solutions_dir)
+        self.solutions_dir = solutions_dir
+        self.runner = None  # the explain.MistakeRunner, made on first use (importing it here could fail grading)
         self._cases: dict[tuple[str, str], list] = {}
         self._catalogued: dict[str, bool] = {}
 
@@ -237,11 +241,13 @@ class FailureExplainer:
 
     def explain(self, assignment: str, check, got: list, expected: list, rtol: float, atol: float):
         """The :class:`~rnn_helpers.grader.explain.Explanation` of one failed check, or ``None``."""
-        if not self.catalogued(assignment):
-            return None
         try:
-            from .explain import explain
+            if not self.catalogued(assignment):
+                return None
+            from .explain import MistakeRunner, explain
 
+            if self.runner is None:
+                self.runner = MistakeRunner(self.solutions_dir)
             key = (assignment, check.name)
             if key not in self._cases:
                 self._cases[key] = check.cases()
