@@ -96,7 +96,9 @@ def measure(tree: Path = REPO, *, allow_warnings: bool = False, path_output: Pat
         pages = len(list((out_root / "_build" / "html").rglob("*.html")))
     return {"cold_s": cold_s, "rebuild_s": rebuild_s, "executed": executed, "reexecuted": reexecuted,
             "pages": pages, "warnings": warned, "exit": cold.returncode,
-            "tree": "the repository" if tree == REPO else str(tree), "machine": machine(), "load_before": load_before, "load_after": load(),
+            "tree": "the repository" if tree == REPO else str(tree),
+            "path_output": str(path_output) if path_output is not None else None,
+            "machine": machine(), "load_before": load_before, "load_after": load(),
             "date": dt.date.today().isoformat()}
 
 
@@ -106,6 +108,7 @@ def section_text(r: dict) -> str:
 
     provisional = (" (PROVISIONAL: a build with warnings fails `make book`; rerun on the finished book)"
                    if r["exit"] or r["tree"] != "the repository" else "")
+    built_into = f", built into `--path-output {r['path_output']}`" if r.get("path_output") else ""
     per_chapter = ", ".join(f"`{name}` {sec:.1f} s" for name, sec in sorted(r["executed"].items())) or "none"
     return f"""{SECTION}
 
@@ -118,7 +121,7 @@ changing chapters, on an otherwise idle machine when possible (the load average 
 | cold (no `_build`, no execution cache; every chapter executed) | {r['cold_s']:.1f} s | <= {COLD_TARGET_S} s | {verdict(r['cold_s'], COLD_TARGET_S)} |
 | rebuild with nothing changed | {r['rebuild_s']:.1f} s | <= {REBUILD_TARGET_S} s | {verdict(r['rebuild_s'], REBUILD_TARGET_S)} |
 
-- Tree measured: {r['tree']}. Build exit code {r['exit']}, {r['warnings']} warning(s){provisional}.
+- Tree measured: {r['tree']}{built_into}. Build exit code {r['exit']}, {r['warnings']} warning(s){provisional}.
 - Pages written: {r['pages']} HTML files. The rebuild re-executed
   {'some notebooks (unexpected: check that the chapters are deterministic)' if r['reexecuted'] else 'nothing (cache hit)'}.
 - Execution time per chapter in the cold build: {per_chapter}.

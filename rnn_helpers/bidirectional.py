@@ -26,6 +26,7 @@ from rnn_helpers._validate import as_array, check_choice, check_ndim, check_shap
 from rnn_helpers.gru import gru_forward
 from rnn_helpers.lstm import lstm_forward
 from rnn_helpers.simple_rnn import rnn_forward
+from rnn_helpers.torch_bridge import params_from_module
 
 KINDS = ("rnn", "gru", "lstm")
 PARAM_NAMES = ("W_ih", "W_hh", "b_ih", "b_hh")
@@ -135,16 +136,6 @@ def bidirectional_params_from_module(module, layer=0):
     """The two parameter sets of one layer of ``nn.RNN/GRU/LSTM(bidirectional=True)``, as numpy arrays.
 
     Returns ``(params_forward, params_backward)``, dicts ``W_ih, W_hh, b_ih, b_hh`` read from torch's
-    ``weight_ih_l{layer}`` ... and ``weight_ih_l{layer}_reverse`` ... (copies, in the module's dtype).
+    ``weight_ih_l{layer}`` ... and ``weight_ih_l{layer}_reverse`` ... (``torch_bridge.params_from_module``).
     """
-    if not getattr(module, "bidirectional", False):
-        raise ValueError("the module is not bidirectional (build it with bidirectional=True)")
-    if not getattr(module, "bias", True):
-        raise ValueError("the module has bias=False; the course's parameter sets carry b_ih and b_hh")
-    if not 0 <= layer < module.num_layers:
-        raise ValueError(f"layer is {layer}; the module has num_layers={module.num_layers}")
-    sets = []
-    for suffix in ("", "_reverse"):
-        sets.append({n: getattr(module, f"{t}_l{layer}{suffix}").detach().cpu().numpy().copy()
-                     for n, t in zip(PARAM_NAMES, ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))})
-    return tuple(sets)
+    return params_from_module(module, layer), params_from_module(module, layer, reverse=True)

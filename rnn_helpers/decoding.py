@@ -28,6 +28,8 @@ import operator
 
 import numpy as np
 
+from rnn_helpers._validate import as_array, check_ndim
+
 
 def _int_arg(name: str, value, minimum: int) -> int:
     try:
@@ -43,12 +45,11 @@ def _int_arg(name: str, value, minimum: int) -> int:
 
 def _call_step(step, prefix: tuple, eos: int, vocab_size: int | None) -> np.ndarray:
     """``step(prefix)`` as a float64 array of shape (V,), checked: same V at every call, eos < V, no NaN or +inf."""
-    out = np.asarray(step(prefix))
-    if out.dtype.kind not in "biuf":
-        raise ValueError(f"step{prefix} returned an array of dtype {out.dtype}; expected real log-probabilities")
-    out = out.astype(np.float64)
-    if out.ndim != 1 or out.shape[0] == 0:
-        raise ValueError(f"step{prefix} returned shape {out.shape}; expected (V,) with V >= 1")
+    name = f"the output of step{prefix}"
+    out = as_array(name, step(prefix)).astype(np.float64)
+    check_ndim(name, out, ("V",), "one next-token log-probability per token of the vocabulary")
+    if out.shape[0] == 0:
+        raise ValueError(f"{name} is empty; expected (V,) with V >= 1")
     if vocab_size is not None and out.shape[0] != vocab_size:
         raise ValueError(f"step{prefix} returned {out.shape[0]} log-probabilities; "
                          f"earlier calls returned V={vocab_size}")

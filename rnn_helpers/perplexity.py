@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from rnn_helpers._validate import as_array, check_ndim
+
 
 def _checked(log_probs, mask):
-    lp = np.asarray(log_probs)
+    lp = as_array("log_probs", log_probs)
+    check_ndim("log_probs", lp, ("B", "T"), "the log-probability of every target token of a padded batch")
     m = np.asarray(mask)
-    if lp.dtype.kind not in "biuf":
-        raise ValueError(f"log_probs has dtype {lp.dtype}; expected real log-probabilities")
-    if lp.ndim != 2:
-        raise ValueError(f"log_probs has shape {lp.shape}; expected (B, T)")
     if m.shape != lp.shape:
         raise ValueError(f"mask has shape {m.shape}; expected the shape of log_probs (B, T) = {lp.shape}")
     if m.dtype.kind not in "biuf" or not np.isin(m, (0, 1)).all():

@@ -55,17 +55,23 @@ def module_from_params(kind, W_ih, W_hh, b_ih, b_hh, *, cell=False, dtype=torch.
     return module
 
 
-def params_from_module(module, layer=0):
+def params_from_module(module, layer=0, reverse: bool = False):
     """The parameter set of one layer of a torch recurrent module, as numpy arrays.
 
     Inputs:
-    - module: ``nn.RNN/GRU/LSTM`` (any ``num_layers``; forward direction) or ``nn.RNNCell/GRUCell/LSTMCell``
+    - module: ``nn.RNN/GRU/LSTM`` (any ``num_layers``, either direction) or ``nn.RNNCell/GRUCell/LSTMCell``
     - layer: which layer of a multi-layer module (0 = the one reading the input); must be 0 for a cell
+    - reverse: False -> the forward direction (``weight_ih_l{layer}``, ...); True -> the backward direction of a
+      ``bidirectional=True`` module (``weight_ih_l{layer}_reverse``, ...)
 
     Returns a dict ``W_ih (G*H, D_layer)``, ``W_hh (G*H, H)``, ``b_ih (G*H,)``, ``b_hh (G*H,)`` (copies, in the
-    module's dtype). Raises ``ValueError`` for a module without biases or a layer it does not have.
+    module's dtype). Raises ``ValueError`` for a module without biases, a layer it does not have, or
+    ``reverse=True`` on a module that is not bidirectional.
     """
     is_cell = isinstance(module, tuple(_CELL.values()))
+    if reverse and not getattr(module, "bidirectional", False):
+        raise ValueError(f"reverse=True needs a bidirectional module; this {type(module).__name__} is not "
+                         "bidirectional (build it with bidirectional=True)")
     if is_cell:
         if layer != 0:
             raise ValueError(f"layer is {layer}; a {type(module).__name__} has only layer 0")
@@ -77,7 +83,7 @@ def params_from_module(module, layer=0):
             raise ValueError(f"layer is {layer}; the module has num_layers={module.num_layers}")
         if getattr(module, "proj_size", 0):
             raise ValueError("LSTM with proj_size > 0 is not a course parameter set")
-        suffix = f"_l{layer}"
+        suffix = f"_l{layer}" + ("_reverse" if reverse else "")
     if not module.bias:
         raise ValueError("the module has bias=False; the course's parameter sets carry b_ih and b_hh")
     out = {}

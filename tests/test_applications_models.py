@@ -38,6 +38,29 @@ def test_final_line_only_keeps_the_text_after_the_last_carriage_return():
     assert sink.getvalue() == "100% done\n"
 
 
+def test_gradient_step_trains_in_train_mode_and_clips():
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.Dropout(0.5))
+    model.eval()
+    seen = []
+
+    def loss():
+        seen.append(model.training)  # the forward pass must run in train mode
+        return (model(torch.ones(4, 3)) * 100).pow(2).sum()
+
+    before = [p.detach().clone() for p in model.parameters()]
+    opt = torch.optim.SGD(model.parameters(), lr=1.0)
+    value = torch_training.gradient_step(model, opt, loss, max_norm=1e-3)
+    assert seen == [True] and isinstance(value, float) and value > 0
+
+    def moved() -> float:
+        return float(torch.sqrt(sum(((p.detach() - b) ** 2).sum() for p, b in zip(model.parameters(), before))))
+
+    assert moved() == pytest.approx(1e-3, rel=1e-4)  # SGD with lr 1 moves by the clipped gradient
+    torch_training.gradient_step(model, opt, loss)    # no clipping: a far larger step
+    assert moved() > 1.0
+
+
 def test_fit_records_every_step_and_the_evaluations(capsys):
     calls = []
     hist = torch_training.fit(lambda i: calls.append(i) or float(10 - i), 10, desc="t", evaluate=lambda: 1.5,
@@ -117,7 +140,7 @@ def test_count_model_tables_give_the_bigram_loss_and_a_perplexity():
     assert perplexity(lp, mask) == pytest.approx(math.exp(nats))
 
 
-def test_model_token_log_probs_agree_with_nll():
+def test_model_token_log_probs_pick_each_target_and_skip_padding():
     vocab = [".", "a", "b", "c"]
     x, y = names_language_model.to_tensors(["abc", "b", "ca"], vocab)
     torch.manual_seed(0)
@@ -126,7 +149,10 @@ def test_model_token_log_probs_agree_with_nll():
     m = CharModel(4, 3, 5, cell="gru")
     lp, mask = names_language_model.token_log_probs(m, x, y)
     assert lp.shape == mask.shape == tuple(y.shape) and np.all(lp[mask == 0] == 0) and np.all(lp[mask == 1] < 0)
-    assert -(lp * mask).sum() / mask.sum() == pytest.approx(names_language_model.nll(m, x, y), rel=1e-6)
+    # "b" is read as ".b": its second target is the end mark "."; the model alone, from a zero state
+    with torch.no_grad():
+        direct = torch.log_softmax(m(torch.tensor([[0, 2]])).double(), -1)[0, 1, 0]
+    assert lp[1, 1] == pytest.approx(float(direct), rel=1e-12) and mask[1].tolist() == [1, 1, 0, 0]
 
 
 def test_probe_sees_the_model_before_and_during_training_without_changing_it():
@@ -278,12 +304,16 @@ def test_accuracy_by_length_figure():
 
     fig = accuracy_by_length({"greedy": {4: 1.0, 5: 0.8}, "beam": {4: 1.0, 5: 0.9}}, train_range=(4, 5))
     assert len(fig.axes[0].lines) == 2
+    # the report's JSON has string keys, and "10" sorts before "9" as a string
+    line = accuracy_by_length({"greedy": {"10": 0.2, "9": 0.5, "4": 1.0}}).axes[0].lines[0]
+    assert line.get_xdata().tolist() == [4, 9, 10] and line.get_ydata().tolist() == [1.0, 0.5, 0.2]
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
         accuracy_by_length({"greedy": {4: 1.5}})
 
 
 # ---------------------------------------------------------------- the report command
 def test_report_quick_mode_writes_json_and_markdown(tmp_path, capsys):
+    from rnn_helpers.applications import settings
     from rnn_helpers.grader.cli import main
 
     assert main(["applications", "--report", "--quick", "--out", str(tmp_path)]) == 0
@@ -292,12 +322,26 @@ def test_report_quick_mode_writes_json_and_markdown(tmp_path, capsys):
         assert task in data and task in data["seconds"]
     assert {"bigram", "unigram", "rnn", "gru", "lstm", "gain_over_bigram", "target_met"} <= set(data["names"])
     ppl = data["names"]["perplexity"]
-    assert ppl["bigram"] == pytest.approx(math.exp(data["names"]["bigram"]))
-    assert ppl["unigram"] > ppl["bigram"]
+    assert set(ppl) == {"unigram", "bigram", "rnn", "gru", "lstm"}
+    # the bigram's perplexity by another route: bigram_nll sums counts of pairs, the report per-token log-probabilities
+    qs = settings.QUICK["names"]
+    vocab, train, val = names_language_model.prepare(qs["kind"], qs["val_fraction"], seed=settings.QUICK["seed"])
+    assert math.log(ppl["bigram"]) == pytest.approx(names_language_model.bigram_nll(train, val, vocab), rel=1e-9)
+    assert 1 < ppl["bigram"] < ppl["unigram"] < len(vocab)      # context helps; the unigram beats the uniform guess
+    ppl_rows = [r for r in data["rows"] if r["metric"] == "val perplexity"]
+    assert [r["model"] for r in ppl_rows] == ["RNN", "GRU", "LSTM"]
+    assert all(r["met"] == (r["value"] < min(ppl["bigram"], ppl["unigram"])) for r in ppl_rows)
     s2s = data["seq2seq"]
-    assert {"greedy", "beam", "bag_of_symbols"} <= set(s2s["exact_match"]) and set(s2s["by_length"]["greedy"]) <= {
-        str(L) for L in range(4, 7)}
-    assert {"p=0.0", "p=0.5"} <= set(data["dropout"])
+    q2 = settings.QUICK["seq2seq"]
+    assert {"greedy", "beam", "bag_of_symbols"} <= set(s2s["exact_match"])
+    for curve in s2s["by_length"].values():
+        assert set(curve) == {str(L) for L in range(q2["min_len"], q2["max_len"] + 1)}
+    assert s2s["n_test"] == q2["n_test_per_length"] * (q2["max_len"] - q2["min_len"] + 1)
+    assert {"p=0.0", f"p={settings.QUICK['dropout']['p']}"} <= set(data["dropout"])
+    # the labels come from the settings that ran (quick: 100 training names, not the chapter's 1000)
+    dropout_rows = [r for r in data["rows"] if r["task"].startswith("names, ")]
+    assert {r["task"] for r in dropout_rows} == {f"names, {settings.QUICK['dropout']['n_train']} training names"}
+    assert all(r["model"].startswith(settings.QUICK["dropout"]["cell"].upper()) for r in dropout_rows)
     assert {"bow", "rnn", "n_pairs"} <= set(data["sentiment"]) and "pairs" in data["sentiment"]["rnn"]
     assert "T=10" in data["adding"] and data["adding"]["trivial_mse"] == pytest.approx(1 / 6)
     assert {"persistence", "seasonal_naive", "lstm", "target_met"} <= set(data["forecast"])
@@ -325,3 +369,23 @@ def test_report_targets_are_written_once():
     by_cell = {r["model"]: r for r in rows}
     assert by_cell["GRU"]["target"] == rr.TARGETS["adding_gated_T50"].text() and by_cell["GRU"]["met"] is False
     assert by_cell["RNN"]["target"].startswith(rr.TARGETS["adding_rnn_T50"].text()) and by_cell["RNN"]["met"] is True
+
+
+def test_relative_targets_compare_with_the_other_result():
+    from rnn_helpers.applications import results_report as rr
+
+    t = rr.Target("<", than="both baselines")
+    assert t.met(8.4, 13.0) and not t.met(13.0, 13.0) and t.text() == "< both baselines"
+    with pytest.raises(ValueError, match="pass ref"):
+        t.met(8.4)
+    with pytest.raises(ValueError, match="exactly one"):
+        rr.Target("<")
+    base = {"n_train": 100, "cell": "gru", "p=0.0": {"train_nll": 1.9, "val_nll": 2.4, "gap": 0.5}}
+    # a smaller gap is not enough: the held-out loss must not get worse either
+    worse_val = dict(base, **{"p=0.5": {"train_nll": 2.6, "val_nll": 2.8, "gap": 0.2}})
+    better = dict(base, **{"p=0.5": {"train_nll": 2.2, "val_nll": 2.35, "gap": 0.15}})
+    for runs, met in ((worse_val, False), (better, True)):
+        runs["target_met"] = rr.dropout_target_met(runs["p=0.0"], runs["p=0.5"])
+        row = [r for r in rr.table_rows({"dropout": runs}) if r["model"] == "GRU, dropout p=0.5"][0]
+        assert row["met"] is met and row["task"] == "names, 100 training names"
+        assert row["target"] == "gap < without dropout, val <= without dropout"

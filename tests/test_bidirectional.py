@@ -5,8 +5,7 @@ import torch
 
 from rnn_helpers import bidirectional
 from rnn_helpers.param_count import rnn_param_count
-
-MODULES = {"rnn": torch.nn.RNN, "gru": torch.nn.GRU, "lstm": torch.nn.LSTM}
+from rnn_helpers.torch_bridge import _SEQUENCE as MODULES
 TOL = 1e-10
 
 

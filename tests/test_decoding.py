@@ -66,6 +66,7 @@ def test_alpha_changes_the_answer_towards_longer_outputs():
         step = table_step(seed, 3)
         short = beam_search(step, BOS, 0, 100, 4, alpha=0.0)[0]
         long_ = beam_search(step, BOS, 0, 100, 4, alpha=1.0)[0]
+        assert short == brute_force(step, 0, 3, 4, 0.0)[0] and long_ == brute_force(step, 0, 3, 4, 1.0)[0]
         assert len(long_) >= len(short)
         lengths.add(len(long_) - len(short))
     assert max(lengths) > 0

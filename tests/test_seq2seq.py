@@ -50,6 +50,9 @@ def test_splits_keep_test_strings_out_of_training():
     test = [s for s, _ in splits["texts"]["test"]]
     assert train.isdisjoint(test) and len(test) == len(set(test)) == 4 * 5
     assert sorted({len(s) for s in test}) == [3, 4, 5, 6]
+    # 1000 training pairs of 2 or 3 symbols hold nearly all 100 strings of length 2: too few left to test on
+    with pytest.raises(ValueError, match="length 2: only"):
+        s2s.make_splits(1000, 20, 2, 3, seed=0)
 
 
 # ---------------------------------------------------------------- model and loss

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 import torch
 
+from rnn_helpers._validate import gate_count
 from rnn_helpers.initialization import init_params
 from rnn_helpers.param_count import concat_feedforward_param_count, rnn_param_count
 from rnn_helpers.torch_bridge import module_from_params, params_from_module
@@ -54,6 +55,24 @@ def test_layers_of_a_deep_module_and_errors():
         params_from_module(m, layer=2)
     with pytest.raises(ValueError, match="bias=False"):
         params_from_module(torch.nn.GRU(2, 3, bias=False))
+    with pytest.raises(ValueError, match="not bidirectional"):
+        params_from_module(torch.nn.GRU(2, 3), reverse=True)
+    with pytest.raises(ValueError, match="not bidirectional"):
+        params_from_module(torch.nn.GRUCell(2, 3), reverse=True)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_reverse_reads_the_backward_direction_of_each_layer(kind):
+    torch.manual_seed(2)
+    m = SEQ[kind](3, 4, num_layers=2, bidirectional=True)
+    for layer in range(2):
+        fwd, bwd = params_from_module(m, layer), params_from_module(m, layer, reverse=True)
+        assert np.array_equal(fwd["W_hh"], getattr(m, f"weight_hh_l{layer}").detach().numpy())
+        assert np.array_equal(bwd["W_hh"], getattr(m, f"weight_hh_l{layer}_reverse").detach().numpy())
+        assert np.array_equal(bwd["b_ih"], getattr(m, f"bias_ih_l{layer}_reverse").detach().numpy())
+        assert not np.array_equal(fwd["W_ih"], bwd["W_ih"])
+    # layer 1 reads both directions of layer 0: D_1 = 2H
+    assert params_from_module(m, 1, reverse=True)["W_ih"].shape == (gate_count(kind) * 4, 8)
     with pytest.raises(ValueError, match="W_hh has shape"):
         module_from_params("gru", np.zeros((9, 2)), np.zeros((6, 3)), np.zeros(9), np.zeros(9))
     with pytest.raises(ValueError, match="kind is 'elman'"):

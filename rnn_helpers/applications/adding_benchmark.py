@@ -5,7 +5,7 @@ import torch
 
 from rnn_helpers.applications.classifiers import SequenceRegressor
 from rnn_helpers.datasets.adding import TRIVIAL_MSE, adding_problem
-from rnn_helpers.applications.torch_training import fit
+from rnn_helpers.applications.torch_training import fit, gradient_step, seed_everything
 
 __all__ = ["TRIVIAL_MSE", "train_model", "test_mse"]
 
@@ -22,20 +22,14 @@ def train_model(cell: str, T: int, *, steps: int, batch: int, hidden: int, lr: f
 
     Returns (model, history) with history["eval"] the test MSE every ``eval_every`` steps.
     """
-    torch.manual_seed(seed)
+    seed_everything(seed)
     Xt, yt = (torch.from_numpy(a) for a in adding_problem(n_test, T, seed=10_000 + seed))
     model = SequenceRegressor(2, hidden, cell=cell)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
 
     def step(i: int) -> float:
         X, y = (torch.from_numpy(a) for a in adding_problem(batch, T, seed=1_000_000 * (seed + 1) + i))
-        model.train()
-        opt.zero_grad()
-        loss = torch.mean((model(X) - y) ** 2)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
-        opt.step()
-        return loss.item()
+        return gradient_step(model, opt, lambda: torch.mean((model(X) - y) ** 2), max_norm)
 
     history = fit(step, steps, desc=f"adding T={T} {cell.upper()}", evaluate=lambda: test_mse(model, Xt, yt),
                   eval_every=eval_every)

@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from rnn_helpers.datasets.childrens_book import VOCAB, encode_words, make_sentences, tokenize
-from rnn_helpers.applications.torch_training import fit
+from rnn_helpers.applications.torch_training import fit, gradient_step, seed_everything
 
 FLOOR_NATS = (math.log(3) + math.log(2)) / 4  # the best any model can do
 BIGRAM_NATS = (2 * math.log(3) + 2 * math.log(2)) / 4  # the best a model without memory can do
@@ -50,8 +50,7 @@ def train_model(*, hidden: int, steps: int, batch: int, chunk_sentences: int, lr
     so every word of them is predicted and the loss is comparable with ``FLOOR_NATS``.
     Returns (model, history); history["eval"] is the held-out loss in nats/word.
     """
-    torch.manual_seed(seed)
-    rng = np.random.default_rng(seed)
+    rng = seed_everything(seed)
     stop = VOCAB.index(".")
     train = torch.from_numpy(np.concatenate([[stop], make_stream(4000, seed=seed)]))
     L = 4 * chunk_sentences + 1
@@ -67,12 +66,7 @@ def train_model(*, hidden: int, steps: int, batch: int, chunk_sentences: int, lr
     def step(i: int) -> float:
         starts = 4 * rng.integers(0, (train.shape[0] - L) // 4, size=batch)  # the stream's "." sit at 0, 4, 8, ...
         chunks = torch.stack([train[s : s + L] for s in starts])
-        model.train()
-        opt.zero_grad()
-        loss = loss_on(chunks)
-        loss.backward()
-        opt.step()
-        return loss.item()
+        return gradient_step(model, opt, lambda: loss_on(chunks))
 
     @torch.no_grad()
     def evaluate() -> float:

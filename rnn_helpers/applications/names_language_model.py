@@ -11,9 +11,11 @@ import torch
 
 from rnn_helpers import char_model, sampling, text
 from rnn_helpers.datasets.names import load_names, split_names
-from rnn_helpers.applications.torch_training import fit
+from rnn_helpers.applications.torch_training import fit, seed_everything
+from rnn_helpers.perplexity import nats_per_token
 
 BOUNDARY = "."
+IGNORE = -100  # the target id of padding: torch's cross_entropy ignores it by default (its ignore_index)
 
 
 def prepare(kind: str = "last", val_fraction: float = 0.1, *, seed: int = 0):
@@ -25,11 +27,11 @@ def prepare(kind: str = "last", val_fraction: float = 0.1, *, seed: int = 0):
 
 
 def to_tensors(names: list[str], vocab: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
-    """inputs (B, T) = ".name" padded with ".", targets (B, T) = "name." padded with -100 (ignored)."""
+    """inputs (B, T) = ".name" padded with ".", targets (B, T) = "name." padded with ``IGNORE`` (-100)."""
     T = max(len(n) for n in names) + 1
     inputs = torch.zeros(len(names), T, dtype=torch.int64)
     inputs.fill_(vocab.index(BOUNDARY))
-    targets = torch.full((len(names), T), -100, dtype=torch.int64)
+    targets = torch.full((len(names), T), IGNORE, dtype=torch.int64)
     for k, n in enumerate(names):
         ids = torch.from_numpy(text.encode(BOUNDARY + n + BOUNDARY, vocab))
         inputs[k, : len(n) + 1] = ids[:-1]
@@ -49,8 +51,7 @@ def bigram_counts(names: list[str], vocab: list[str]) -> np.ndarray:
 
 def bigram_nll(train: list[str], val: list[str], vocab: list[str], alpha: float = 0.1) -> float:
     """Validation nats/char of the bigram model p(b | a) = (counts[a, b] + alpha) / (counts[a].sum() + alpha V)."""
-    counts = bigram_counts(train, vocab) + alpha
-    logp = np.log(counts / counts.sum(axis=1, keepdims=True))
+    logp = bigram_log_probs(train, vocab, alpha)
     val_counts = bigram_counts(val, vocab)
     return float(-(val_counts * logp).sum() / val_counts.sum())
 
@@ -73,7 +74,7 @@ def table_token_log_probs(table: np.ndarray, inputs: torch.Tensor, targets: torc
     as ``to_tensors`` makes them. Returns (log_probs (B, T) float64, mask (B, T) float64: 1 at real targets);
     log_probs is 0 where the mask is 0."""
     x, y = inputs.numpy(), targets.numpy()
-    mask = (y != -100).astype(np.float64)
+    mask = (y != IGNORE).astype(np.float64)
     return np.where(mask > 0, table[x, np.where(mask > 0, y, 0)], 0.0), mask
 
 
@@ -87,22 +88,13 @@ def token_log_probs(model: torch.nn.Module, inputs: torch.Tensor, targets: torch
         logp = torch.log_softmax(model(inputs[s : s + batch]).double(), -1)
         t = targets[s : s + batch]
         picked = logp.gather(-1, t.clamp(min=0)[..., None])[..., 0]
-        out[s : s + batch] = torch.where(t != -100, picked, torch.zeros_like(picked)).numpy()
-    return out, (targets != -100).double().numpy()
+        out[s : s + batch] = torch.where(t != IGNORE, picked, torch.zeros_like(picked)).numpy()
+    return out, (targets != IGNORE).double().numpy()
 
 
-@torch.no_grad()
 def nll(model: torch.nn.Module, inputs: torch.Tensor, targets: torch.Tensor, batch: int = 4096) -> float:
-    """Mean nats/char of ``model`` over all non-padding targets."""
-    model.eval()
-    total, count = 0.0, 0
-    for s in range(0, inputs.shape[0], batch):
-        logits = model(inputs[s : s + batch])
-        t = targets[s : s + batch]
-        total += float(torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), t.reshape(-1),
-                                                         reduction="sum"))
-        count += int((t != -100).sum())
-    return total / count
+    """Mean nats/char of ``model`` (in eval mode) over all non-padding targets."""
+    return nats_per_token(*token_log_probs(model, inputs, targets, batch))
 
 
 def train_model(cell: str, vocab, train_x, train_y, val_x, val_y, *, steps: int, batch: int, embed: int,
@@ -116,8 +108,7 @@ def train_model(cell: str, vocab, train_x, train_y, val_x, val_y, *, steps: int,
       evaluation; its results are ``history["probe"]`` at steps ``history["probe_step"]``. It must not use
       torch's global generator, so that probing leaves the training unchanged.
     """
-    torch.manual_seed(seed)
-    rng = np.random.default_rng(seed)
+    rng = seed_everything(seed)
     if make_model is None:
         model = char_model.CharModel(len(vocab), embed, hidden, cell=cell)
     else:
@@ -137,7 +128,7 @@ def train_model(cell: str, vocab, train_x, train_y, val_x, val_y, *, steps: int,
     def step(i: int) -> float:
         rows = torch.from_numpy(rng.integers(0, train_x.shape[0], size=batch))
         x, y = train_x[rows], train_y[rows]
-        width = int((y != -100).sum(1).max())  # drop the columns that are padding for the whole batch
+        width = int((y != IGNORE).sum(1).max())  # drop the columns that are padding for the whole batch
         loss, _ = char_model.train_step(model, opt, x[:, :width], y[:, :width], max_norm)
         sched.step()
         return loss

@@ -11,7 +11,7 @@ import torch
 
 from rnn_helpers.applications.classifiers import BagOfWordsClassifier, RecurrentClassifier
 from rnn_helpers.datasets.sentiment import VOCAB, encode_reviews, make_order_pairs, make_reviews
-from rnn_helpers.applications.torch_training import fit
+from rnn_helpers.applications.torch_training import fit, gradient_step, seed_everything
 
 
 def make_splits(n_train: int, n_test: int, n_pairs: int, *, seed: int = 0) -> dict:
@@ -54,8 +54,7 @@ def accuracies(model: torch.nn.Module, splits: dict) -> dict:
 def train_model(kind: str, splits: dict, *, steps: int, batch: int, lr: float, embed: int = 16, hidden: int = 32,
                 cell: str = "gru", seed: int = 0):
     """kind "bow" (bag of words) or "rnn" (recurrent classifier with ``cell``); returns (model, history)."""
-    torch.manual_seed(seed)
-    rng = np.random.default_rng(seed)
+    rng = seed_everything(seed)
     V = len(VOCAB) + 1  # + padding id 0
     if kind == "bow":
         model = BagOfWordsClassifier(V)
@@ -68,13 +67,9 @@ def train_model(kind: str, splits: dict, *, steps: int, batch: int, lr: float, e
 
     def step(i: int) -> float:
         rows = torch.from_numpy(rng.integers(0, ids.shape[0], size=batch))
-        model.train()
-        opt.zero_grad()
-        loss = torch.nn.functional.cross_entropy(model(ids[rows], lengths[rows]), labels[rows])
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        return loss.item()
+        return gradient_step(model, opt,
+                             lambda: torch.nn.functional.cross_entropy(model(ids[rows], lengths[rows]), labels[rows]),
+                             max_norm=1.0)
 
     name = "bag of words" if kind == "bow" else f"{cell.upper()} classifier"
     history = fit(step, steps, desc=f"sentiment {name}", evaluate=lambda: accuracies(model, splits)["pairs"],

@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from rnn_helpers.char_model import CELLS
+from rnn_helpers.char_model import CharModel
 
 
 class VariationalDropout(nn.Module):
@@ -34,30 +34,22 @@ class VariationalDropout(nn.Module):
         return x * mask
 
 
-class DropoutCharModel(nn.Module):
+class DropoutCharModel(CharModel):
     """``char_model.CharModel`` with variational dropout on the embeddings and on the hidden states.
 
     embedding (V, E) -> dropout -> nn.RNN/GRU/LSTM(E, H) -> dropout -> linear (V, H): logits (B, T, V).
-    With ``p = 0`` it is the plain model (same parameters, same initialisation for the same seed).
+    The parameters are CharModel's, created by its constructor, so with ``p = 0`` it is the plain model (same
+    initialisation for the same seed); ``forward`` is CharModel's, over the ``forward_with_state`` below.
     """
 
     def __init__(self, vocab_size: int, embed_dim: int, hidden_size: int, *, cell: str = "gru", p: float = 0.5):
-        super().__init__()
-        if cell not in CELLS:
-            raise ValueError(f"cell must be one of {sorted(CELLS)}, got {cell!r}")
-        self.cell, self.vocab_size = cell, vocab_size
-        self.embedding = nn.Embedding(vocab_size, embed_dim)
-        self.rnn = CELLS[cell](embed_dim, hidden_size, batch_first=True)
-        self.head = nn.Linear(hidden_size, vocab_size)
+        super().__init__(vocab_size, embed_dim, hidden_size, cell=cell)
         self.drop = VariationalDropout(p)
 
     def forward_with_state(self, idx: torch.Tensor, state=None):
         """idx int64 (B, T), state None or the previous call's -> logits (B, T, V), final state."""
         h, state = self.rnn(self.drop(self.embedding(idx)), state)
         return self.head(self.drop(h)), state
-
-    def forward(self, idx: torch.Tensor) -> torch.Tensor:
-        return self.forward_with_state(idx)[0]
 
 
 def survival_probability(p: float, steps: int) -> float:

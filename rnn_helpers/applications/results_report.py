@@ -21,16 +21,29 @@ from pathlib import Path
 
 @dataclass(frozen=True)
 class Target:
-    """A threshold a result must meet, written once: ``met`` checks it and ``text`` prints it."""
+    """A bound a result must meet, written once: ``met`` checks it and ``text`` prints it.
+
+    The bound is the number ``value``, or, for a target relative to another result of the same run, that result:
+    ``than`` names it in the text and ``met(x, ref)`` is given its value.
+    """
 
     op: str
-    value: float
+    value: float | None = None
+    than: str | None = None
 
-    def met(self, x: float) -> bool:
-        return bool(_OPS[self.op](x, self.value))
+    def __post_init__(self):
+        if (self.value is None) == (self.than is None):
+            raise ValueError("a Target needs exactly one of value (a number) and than (another result)")
+
+    def met(self, x: float, ref: float | None = None) -> bool:
+        if (ref is None) != (self.than is None):
+            raise ValueError(f"this target compares with {self.than or self.value!r}: "
+                             f"{'pass' if self.than else 'do not pass'} ref")
+        return bool(_OPS[self.op](x, self.value if self.than is None else ref))
 
     def text(self, what: str = "") -> str:
-        return f"{what} {self.op} {self.value:g}".strip()
+        bound = f"{self.value:g}" if self.than is None else self.than
+        return f"{what} {self.op} {bound}".strip()
 
 
 _OPS = {"<": operator.lt, "<=": operator.le, ">=": operator.ge, ">": operator.gt}
@@ -38,13 +51,18 @@ _OPS = {"<": operator.lt, "<=": operator.le, ">=": operator.ge, ">": operator.gt
 # Every target of the report, in one place (the table's "target" column is written from these).
 TARGETS = {
     "names_gain": Target(">=", 0.35),             # nats/char the best recurrent model gains over the bigram
-    "sentiment_rnn_pairs": Target(">=", 0.95),    # GRU accuracy on the order-flipped pairs
+    "sentiment_rnn_pairs": Target(">=", 0.95),    # the recurrent classifier on the order-flipped pairs
     "sentiment_bow_pairs": Target("<=", 0.60),    # bag of words on the same pairs (0.5 by construction)
     "adding_gated_T50": Target("<", 0.01),        # GRU and LSTM test MSE at lag 50
     "adding_rnn_T50": Target(">=", 0.1),          # the simple RNN stays near 1/6 at lag 50 (it fails)
     "seq2seq_short_greedy": Target(">=", 0.9),    # greedy exact match on the inputs of at most SHORT symbols
     "seq2seq_length_drop": Target(">=", 0.5),     # greedy exact match, shortest minus longest inputs
     "seq2seq_baseline": Target("<=", 0.05),       # the bag-of-symbols baseline's exact match
+    # relative targets: met(x, ref) with ref the other result of the same run
+    "names_perplexity": Target("<", than="both baselines"),  # each model's perplexity, ref: min(bigram, unigram)
+    "forecast_mae": Target("<", than="both baselines"),      # the LSTM's MAE, ref: min(persistence, seasonal naive)
+    "dropout_gap": Target("<", than="without dropout"),      # val - train nats/char with dropout, ref: without
+    "dropout_val": Target("<=", than="without dropout"),     # val nats/char with dropout, ref: without
 }
 SEQ2SEQ_SHORT = 6  # "short" inputs for the seq2seq target: at most this many symbols
 
@@ -86,14 +104,21 @@ def run_names(s: dict, seed: int) -> dict:
     best = min(out[c] for c in s["cells"])
     out["gain_over_bigram"] = out["bigram"] - best
     out["target_met"] = TARGETS["names_gain"].met(out["gain_over_bigram"])
+    ppl = out["perplexity"]
+    out["perplexity_target_met"] = {c: _names_perplexity_met(ppl, c) for c in s["cells"]}
     return out
+
+
+def _names_perplexity_met(ppl: dict, cell: str) -> bool:
+    return TARGETS["names_perplexity"].met(ppl[cell], min(ppl["bigram"], ppl["unigram"]))
 
 
 def run_sentiment(s: dict, seed: int) -> dict:
     from rnn_helpers.applications import negation_sentiment as sentiment
 
     splits = sentiment.make_splits(s["n_train"], s["n_test"], s["n_pairs"], seed=seed)
-    out = {"n_test": int(splits["test"][0].shape[0]), "n_pairs": int(splits["pair_first"][0].shape[0])}
+    out = {"n_test": int(splits["test"][0].shape[0]), "n_pairs": int(splits["pair_first"][0].shape[0]),
+           "cell": s["cell"]}
     for kind in ("bow", "rnn"):
         model, _ = sentiment.train_model(kind, splits, steps=s["steps"], batch=s["batch"], lr=s["lr"],
                                          embed=s["embed"], hidden=s["hidden"], cell=s["cell"], seed=seed)
@@ -136,7 +161,7 @@ def run_forecast(s: dict, seed: int) -> dict:
     out["steps_chosen_on_validation"] = hist["best_step"]
     out["validation_years"] = [int(splits["years_val"][0]), int(splits["years_val"][-1])]
     out["held_out_years"] = [int(splits["years_test"][0]), int(splits["years_test"][-1])]
-    out["target_met"] = bool(out["lstm"] < min(out["persistence"], out["seasonal_naive"]))
+    out["target_met"] = TARGETS["forecast_mae"].met(out["lstm"], min(out["persistence"], out["seasonal_naive"]))
     return out
 
 
@@ -146,7 +171,7 @@ def run_childrens_book(s: dict, seed: int) -> dict:
     _, hist = cb.train_model(hidden=s["hidden"], steps=s["steps"], batch=s["batch"],
                              chunk_sentences=s["chunk_sentences"], lr=s["lr"], seed=seed)
     return {"lstm": hist["eval"][-1], "no_memory_floor": cb.BIGRAM_NATS, "no_subject_floor": cb.POSITION_NATS,
-            "optimum": cb.FLOOR_NATS}
+            "optimum": cb.FLOOR_NATS, "hidden": s["hidden"]}
 
 
 def run_seq2seq(s: dict, seed: int) -> dict:
@@ -162,7 +187,7 @@ def run_seq2seq(s: dict, seed: int) -> dict:
     beam = f"beam {s['beam_width']}"
     greedy_by_length = ev["by_length"]["greedy"]
     short = [acc for L, acc in greedy_by_length.items() if L <= SEQ2SEQ_SHORT]
-    out = {"n_test": len(ev["targets"]), "test_nll": hist["eval"][-1],
+    out = {"n_train": s["n_train"], "cell": s["cell"], "n_test": len(ev["targets"]), "test_nll": hist["eval"][-1],
            "exact_match": {"greedy": ev["overall"]["greedy"], "beam": ev["overall"][beam],
                            "bag_of_symbols": ev["overall"]["bag of symbols"]},
            "symbol_accuracy": {"greedy": s2s.symbol_accuracy(ev["predictions"]["greedy"], ev["targets"]),
@@ -185,8 +210,16 @@ def run_dropout(s: dict, seed: int) -> dict:
     runs = recurrent_dropout.train_with_and_without(s["p"], seed=seed, **settings)
     out = {f"p={rate}": {k: r[k] for k in ("train_nll", "val_nll", "gap")} for rate, r in runs.items()}
     without, with_ = out["p=0.0"], out[f"p={s['p']}"]
-    out["target_met"] = bool(with_["gap"] < without["gap"] and with_["val_nll"] <= without["val_nll"])
+    out["target_met"] = dropout_target_met(without, with_)
+    out["n_train"], out["cell"] = s["n_train"], s["cell"]
     return out
+
+
+def dropout_target_met(without: dict, with_: dict) -> bool:
+    """Dropout must shrink the val - train gap without making the held-out loss worse (a gap can also shrink
+    because the training loss got worse)."""
+    return (TARGETS["dropout_gap"].met(with_["gap"], without["gap"])
+            and TARGETS["dropout_val"].met(with_["val_nll"], without["val_nll"]))
 
 
 TASKS = {"names": run_names, "sentiment": run_sentiment, "adding": run_adding, "forecast": run_forecast,
@@ -209,14 +242,15 @@ def table_rows(results: dict) -> list[dict]:
             if cell in ppl:
                 rows.append({"task": "names (census surnames)", "model": cell.upper(), "metric": "val perplexity",
                              "value": ppl[cell], "baseline": f"bigram {ppl['bigram']:.2f}, unigram {ppl['unigram']:.2f}",
-                             "target": "below both", "met": bool(ppl[cell] < min(ppl["bigram"], ppl["unigram"]))})
+                             "target": TARGETS["names_perplexity"].text(), "met": _names_perplexity_met(ppl, cell)})
     r = results.get("sentiment")
     if r:
-        rows.append({"task": "sentiment, order-flipped pairs", "model": "GRU classifier", "metric": "accuracy",
+        classifier = f"{r['cell'].upper()} classifier"
+        rows.append({"task": "sentiment, order-flipped pairs", "model": classifier, "metric": "accuracy",
                      "value": r["rnn"]["pairs"], "baseline": f"bag of words {r['bow']['pairs']:.3f}",
                      "target": f"{TARGETS['sentiment_rnn_pairs'].text()}, "
                                f"{TARGETS['sentiment_bow_pairs'].text('BoW')}", "met": r["target_met"]})
-        rows.append({"task": "sentiment, all held-out", "model": "GRU classifier", "metric": "accuracy",
+        rows.append({"task": "sentiment, all held-out", "model": classifier, "metric": "accuracy",
                      "value": r["rnn"]["test"], "baseline": f"bag of words {r['bow']['test']:.3f}",
                      "target": "", "met": None})
     r = results.get("adding")
@@ -236,29 +270,30 @@ def table_rows(results: dict) -> list[dict]:
         rows.append({"task": f"sunspots {r['held_out_years'][0]}-{r['held_out_years'][1]}", "model": "LSTM",
                      "metric": "MAE", "value": r["lstm"],
                      "baseline": f"persistence {r['persistence']:.2f}, seasonal naive {r['seasonal_naive']:.2f}",
-                     "target": "below both", "met": r["target_met"]})
+                     "target": TARGETS["forecast_mae"].text(), "met": r["target_met"]})
     r = results.get("childrens_book")
     if r:
-        rows.append({"task": "children's book", "model": "LSTM (H=6)", "metric": "val nats/word", "value": r["lstm"],
+        rows.append({"task": "children's book", "model": f"LSTM (H={r['hidden']})", "metric": "val nats/word", "value": r["lstm"],
                      "baseline": f"no memory >= {r['no_memory_floor']:.3f}, no subject >= {r['no_subject_floor']:.3f}",
                      "target": f"optimum {r['optimum']:.3f}",
                      "met": None})
     r = results.get("seq2seq")
     if r:
         task = "seq2seq reversal, exact match"
+        enc_dec = f"{r['cell'].upper()} enc-dec"
         em = r["exact_match"]
         base = f"bag of symbols {em['bag_of_symbols']:.3f}"
-        rows.append({"task": task, "model": "GRU enc-dec, greedy", "metric": f"all {r['n_test']} test strings",
+        rows.append({"task": task, "model": f"{enc_dec}, greedy", "metric": f"all {r['n_test']} test strings",
                      "value": em["greedy"], "baseline": base, "target": "", "met": None})
-        rows.append({"task": task, "model": "GRU enc-dec, beam", "metric": f"all {r['n_test']} test strings",
+        rows.append({"task": task, "model": f"{enc_dec}, beam", "metric": f"all {r['n_test']} test strings",
                      "value": em["beam"], "baseline": base, "target": "", "met": None})
-        rows.append({"task": task, "model": "GRU enc-dec, greedy", "metric": f"worst length <= {SEQ2SEQ_SHORT}",
+        rows.append({"task": task, "model": f"{enc_dec}, greedy", "metric": f"worst length <= {SEQ2SEQ_SHORT}",
                      "value": r["short_greedy"], "baseline": base,
                      "target": f"{TARGETS['seq2seq_short_greedy'].text()}, "
                                f"{TARGETS['seq2seq_baseline'].text('baseline')}",
                      "met": bool(TARGETS["seq2seq_short_greedy"].met(r["short_greedy"])
                                  and TARGETS["seq2seq_baseline"].met(em["bag_of_symbols"]))})
-        rows.append({"task": task, "model": "GRU enc-dec, greedy", "metric": "shortest minus longest",
+        rows.append({"task": task, "model": f"{enc_dec}, greedy", "metric": "shortest minus longest",
                      "value": r["length_drop"], "baseline": "", "target": TARGETS["seq2seq_length_drop"].text(),
                      "met": TARGETS["seq2seq_length_drop"].met(r["length_drop"])})
         for name, by_length in r["by_length"].items():
@@ -267,7 +302,7 @@ def table_rows(results: dict) -> list[dict]:
                          "value": None, "text": ", ".join(f"{L}: {a:.2f}" for L, a in by_length.items()),
                          "baseline": "", "target": "", "met": None})
         sa = r["symbol_accuracy"]
-        rows.append({"task": "seq2seq reversal, symbols right", "model": "GRU enc-dec, greedy",
+        rows.append({"task": "seq2seq reversal, symbols right", "model": f"{enc_dec}, greedy",
                      "metric": "fraction of symbols", "value": sa["greedy"],
                      "baseline": f"teacher-forced {sa['teacher_forced']:.3f}", "target": "",
                      "met": None})
@@ -275,11 +310,14 @@ def table_rows(results: dict) -> list[dict]:
     if r:
         for key, row in r.items():
             if key.startswith("p="):
-                rows.append({"task": "names, 1000 training names", "model": f"GRU, dropout {key}",
+                with_dropout = key != "p=0.0"
+                target = (f"{TARGETS['dropout_gap'].text('gap')}, {TARGETS['dropout_val'].text('val')}"
+                          if with_dropout else "")
+                rows.append({"task": f"names, {r['n_train']} training names",
+                             "model": f"{r['cell'].upper()}, dropout {key}",
                              "metric": "val - train nats/char", "value": row["gap"],
                              "baseline": f"train {row['train_nll']:.3f}, val {row['val_nll']:.3f}",
-                             "target": "smaller gap with dropout" if key != "p=0.0" else "",
-                             "met": r["target_met"] if key != "p=0.0" else None})
+                             "target": target, "met": r["target_met"] if with_dropout else None})
     return rows
 
 

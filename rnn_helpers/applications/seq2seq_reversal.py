@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from rnn_helpers.applications.torch_training import fit
+from rnn_helpers.applications.torch_training import fit, gradient_step, seed_everything
 from rnn_helpers.datasets.seq2seq import ALPHABET, BOS, EOS, PAD, SPECIALS, VOCAB, decode, encode, encode_batch, \
     make_reversal
 
@@ -63,10 +63,12 @@ class EncoderDecoder(nn.Module):
 
 
 def masked_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """Mean of -log p(target) over the positions where ``targets != PAD``: logits (B, T, V), targets (B, T)."""
-    nll = nn.functional.cross_entropy(logits.transpose(1, 2), targets, reduction="none")  # (B, T)
-    mask = (targets != PAD).to(nll.dtype)
-    return (nll * mask).sum() / mask.sum()
+    """Mean of -log p(target) over the positions where ``targets != PAD``: logits (B, T, V), targets (B, T).
+
+    That is the module docstring's sum_{b,t} mask[b,t] * (-log p(y[b,t] | ...)) / sum_{b,t} mask[b,t]:
+    cross_entropy's ``ignore_index`` leaves the PAD positions out of both sums.
+    """
+    return nn.functional.cross_entropy(logits.transpose(1, 2), targets, ignore_index=PAD)
 
 
 class BagOfSymbols(nn.Module):
@@ -95,13 +97,21 @@ class BagOfSymbols(nn.Module):
 
 def make_splits(n_train: int, n_test_per_length: int, min_len: int, max_len: int, *, seed: int = 0) -> dict:
     """Seeded training pairs and a test set with ``n_test_per_length`` pairs of every length in
-    [min_len, max_len], none of which occurs in the training set. Strings and id tensors."""
+    [min_len, max_len], none of which occurs in the training set. Strings and id tensors.
+
+    Raises ``ValueError`` when some length has fewer than ``n_test_per_length`` strings left that are not in
+    the training set (short lengths have few distinct strings: 10**L for L symbols).
+    """
     train_src, train_tgt = make_reversal(n_train, min_len, max_len, seed=seed)
     seen = set(train_src)
     test_src = []
     for L in range(min_len, max_len + 1):
         cand, _ = make_reversal(4 * n_test_per_length, L, L, seed=seed + 1000 + L)
         fresh = [s for s in dict.fromkeys(cand) if s not in seen]
+        if len(fresh) < n_test_per_length:
+            raise ValueError(f"length {L}: only {len(fresh)} of {4 * n_test_per_length} candidate test strings are "
+                             f"distinct and not in the training set; n_test_per_length={n_test_per_length} asks for "
+                             f"more (use fewer test strings, fewer training pairs or a larger min_len)")
         test_src += fresh[:n_test_per_length]
     test_tgt = [s[::-1] for s in test_src]
     tensors = lambda src, tgt: tuple(torch.from_numpy(a) for a in encode_batch(src, tgt))  # noqa: E731
@@ -126,8 +136,7 @@ def train_model(splits: dict, *, steps: int, batch: int, embed: int, hidden: int
 
     history["eval"]: the masked cross-entropy (nats per target symbol) on the test pairs, teacher-forced.
     """
-    torch.manual_seed(seed)
-    rng = np.random.default_rng(seed)
+    rng = seed_everything(seed)
     model = EncoderDecoder(len(VOCAB), embed, hidden, cell=cell)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps, eta_min=lr / 10)
@@ -136,14 +145,9 @@ def train_model(splits: dict, *, steps: int, batch: int, embed: int, hidden: int
     def step(i: int) -> float:
         rows = _batches(train[0].shape[0], batch, rng)
         src, src_len, dec_in, dec_out = _trim(*(a[rows] for a in train))
-        model.train()
-        opt.zero_grad()
-        loss = masked_cross_entropy(model(src, src_len, dec_in), dec_out)
-        loss.backward()
-        nn.utils.clip_grad_norm_(model.parameters(), max_norm)
-        opt.step()
+        loss = gradient_step(model, opt, lambda: masked_cross_entropy(model(src, src_len, dec_in), dec_out), max_norm)
         sched.step()
-        return loss.item()
+        return loss
 
     @torch.no_grad()
     def evaluate() -> float:
@@ -158,8 +162,7 @@ def train_model(splits: dict, *, steps: int, batch: int, embed: int, hidden: int
 
 def train_baseline(splits: dict, *, steps: int, batch: int, hidden: int, lr: float, seed: int = 0):
     """The bag-of-symbols baseline, trained with the same masked cross-entropy; returns (model, history)."""
-    torch.manual_seed(seed)
-    rng = np.random.default_rng(seed)
+    rng = seed_everything(seed)
     model = BagOfSymbols(len(VOCAB), splits["max_len"], hidden)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     src_all, len_all, _, out_all = splits["train"]
@@ -168,12 +171,8 @@ def train_baseline(splits: dict, *, steps: int, batch: int, hidden: int, lr: flo
 
     def step(i: int) -> float:
         rows = _batches(src_all.shape[0], batch, rng)
-        model.train()
-        opt.zero_grad()
-        loss = masked_cross_entropy(model(src_all[rows], len_all[rows]), pad_to(out_all[rows]))
-        loss.backward()
-        opt.step()
-        return loss.item()
+        return gradient_step(model, opt, lambda: masked_cross_entropy(model(src_all[rows], len_all[rows]),
+                                                                      pad_to(out_all[rows])))
 
     return model, fit(step, steps, desc="reversal bag of symbols")
 
@@ -196,7 +195,6 @@ class DecoderSteps:
         self.model = model
         src = torch.tensor([encode(source)], dtype=torch.int64)
         self.states = {(): model.encode(src, torch.tensor([src.shape[1]]))}
-        self.calls = 0
 
     @torch.no_grad()
     def _state(self, prefix: tuple):
@@ -206,7 +204,6 @@ class DecoderSteps:
 
     @torch.no_grad()
     def __call__(self, prefix: tuple) -> np.ndarray:
-        self.calls += 1
         state = self._state(tuple(prefix))
         h = state[0] if isinstance(state, tuple) else state
         return torch.log_softmax(self.model.head(h[-1, 0]), -1).double().numpy()

@@ -16,7 +16,7 @@ import torch
 from rnn_helpers.applications.classifiers import SequenceRegressor
 from rnn_helpers.datasets.series import load_sunspots
 from rnn_helpers.forecasting import make_windows, persistence_forecast, seasonal_naive_forecast
-from rnn_helpers.applications.torch_training import fit
+from rnn_helpers.applications.torch_training import fit, gradient_step, seed_everything
 
 SEASON = 11  # years: the solar cycle
 
@@ -43,7 +43,7 @@ def train_model(splits: dict, *, steps: int, hidden: int, lr: float, cell: str =
     state; history as :func:`rnn_helpers.applications.torch_training.fit` gives it (``"eval"``: validation MAE), plus
     ``"best_step"``, the step whose state was kept. The test windows are not looked at.
     """
-    torch.manual_seed(seed)
+    seed_everything(seed)
     mean, std = splits["y_train"].mean(), splits["y_train"].std()
     scale = lambda a: torch.from_numpy(((a - mean) / std).astype(np.float32))  # noqa: E731
     X, y = scale(splits["X_train"])[..., None], scale(splits["y_train"])
@@ -57,13 +57,7 @@ def train_model(splits: dict, *, steps: int, hidden: int, lr: float, cell: str =
         return model(scale(X_raw)[..., None]).numpy().astype(np.float64) * std + mean
 
     def step(i: int) -> float:
-        model.train()
-        opt.zero_grad()
-        loss = torch.mean((model(X) - y) ** 2)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        return loss.item()
+        return gradient_step(model, opt, lambda: torch.mean((model(X) - y) ** 2), max_norm=1.0)
 
     def validate() -> float:
         mae = float(np.mean(np.abs(predict(splits["X_val"]) - splits["y_val"])))

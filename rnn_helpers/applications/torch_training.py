@@ -1,4 +1,4 @@
-"""The small pieces every training loop of chapter 06 shares: threads, seeds, a progress bar, a loop.
+"""The small pieces every training loop of chapter 06 shares: threads, seeds, one gradient step, a progress bar, a loop.
 
 The progress bar is tqdm's. In a terminal it updates in place on stderr. Anywhere else (a notebook
 executed by the book build, a CI log) it writes one line, the finished bar, to stdout: a notebook
@@ -27,6 +27,31 @@ def seed_everything(seed: int) -> np.random.Generator:
 
     torch.manual_seed(seed)
     return np.random.default_rng(seed)
+
+
+def gradient_step(model, opt, loss: Callable[[], "torch.Tensor"], max_norm: float | None = None) -> float:
+    """One optimisation step: train mode, zero the gradients, compute and backpropagate the loss, clip, step.
+
+    Inputs:
+    - model: the torch module being trained (put in train mode first, so that dropout is active).
+    - opt: a torch optimizer over ``model.parameters()``.
+    - loss: a function of no arguments that runs the forward pass and returns the scalar loss tensor. A function
+      rather than a tensor because the forward pass must run after ``model.train()``: the evaluation between two
+      steps leaves the model in eval mode.
+    - max_norm: clip the global gradient norm to this value before the step (None: no clipping).
+
+    Returns the loss before the step, as a float.
+    """
+    import torch
+
+    model.train()
+    opt.zero_grad()
+    value = loss()
+    value.backward()
+    if max_norm is not None:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+    opt.step()
+    return value.item()
 
 
 class _FinalLineOnly(io.TextIOBase):

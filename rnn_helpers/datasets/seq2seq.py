@@ -14,20 +14,21 @@ from __future__ import annotations
 
 import numpy as np
 
+from rnn_helpers.encoding import pad_sequences
+
 ALPHABET = "abcdefghij"
 PAD, BOS, EOS = 0, 1, 2
 SPECIALS = ("<pad>", "<bos>", "<eos>")
 VOCAB = SPECIALS + tuple(ALPHABET)
 
 
-def make_reversal(n: int, min_len: int, max_len: int, *, seed: int, alphabet: str = ALPHABET):
+def make_reversal(n: int, min_len: int, max_len: int, *, seed: int):
     """n random strings with lengths uniform in [min_len, max_len], and their reversals.
 
     Inputs:
     - n: number of examples (>= 1).
     - min_len, max_len: shortest and longest string (1 <= min_len <= max_len).
-    - seed: seed of the numpy Generator (same seed, same data).
-    - alphabet: the symbols to draw from (default ``ALPHABET``, 10 letters).
+    - seed: seed of the numpy Generator (same seed, same data). The symbols are ``ALPHABET``'s 10 letters.
 
     Returns:
     - sources: list of n strings.
@@ -40,8 +41,8 @@ def make_reversal(n: int, min_len: int, max_len: int, *, seed: int, alphabet: st
         raise ValueError(f"need 1 <= min_len <= max_len, got min_len={min_len!r}, max_len={max_len!r}")
     rng = np.random.default_rng(seed)
     lengths = rng.integers(min_len, max_len + 1, size=n)
-    symbols = np.array(list(alphabet))
-    sources = ["".join(symbols[rng.integers(0, len(alphabet), size=L)]) for L in lengths]
+    symbols = np.array(list(ALPHABET))
+    sources = ["".join(symbols[rng.integers(0, len(ALPHABET), size=L)]) for L in lengths]
     return sources, [s[::-1] for s in sources]
 
 
@@ -81,15 +82,8 @@ def encode_batch(sources: list[str], targets: list[str]):
     """
     if len(sources) != len(targets) or not sources:
         raise ValueError(f"need as many targets as sources (>= 1), got {len(sources)} and {len(targets)}")
-    S = max(len(s) for s in sources)
-    T = max(len(t) for t in targets) + 1
-    src = np.full((len(sources), S), PAD, dtype=np.int64)
-    dec_in = np.full((len(sources), T), PAD, dtype=np.int64)
-    dec_out = np.full((len(sources), T), PAD, dtype=np.int64)
-    for k, (s, t) in enumerate(zip(sources, targets)):
-        src[k, : len(s)] = encode(s)
-        ids = encode(t)
-        dec_in[k, : len(ids) + 1] = [BOS, *ids]
-        dec_out[k, : len(ids) + 1] = [*ids, EOS]
-    src_len = np.array([len(s) for s in sources], dtype=np.int64)
-    return src, src_len, dec_in, dec_out
+    src, src_mask = pad_sequences([encode(s) for s in sources], pad_value=PAD)
+    tgt_ids = [encode(t) for t in targets]
+    dec_in, _ = pad_sequences([[BOS, *ids] for ids in tgt_ids], pad_value=PAD)
+    dec_out, _ = pad_sequences([[*ids, EOS] for ids in tgt_ids], pad_value=PAD)
+    return src, src_mask.sum(1).astype(np.int64), dec_in, dec_out

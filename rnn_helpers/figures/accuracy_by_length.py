@@ -23,7 +23,8 @@ def accuracy_by_length(curves: Mapping[str, Mapping[int, float]], *, ylabel: str
     """One line per model of accuracy (0..1) against the input length.
 
     Inputs:
-    - curves: label -> {length: accuracy in [0, 1]} (e.g. ``seq2seq_reversal.exact_match_by_length``).
+    - curves: label -> {length: accuracy in [0, 1]} (e.g. ``seq2seq_reversal.exact_match_by_length``); a length
+      may be an int or its string, as in ``benchmarks/applications_report.json``.
     - train_range: optional (shortest, longest) length seen in training, shaded.
 
     Returns the Figure.
@@ -35,8 +36,10 @@ def accuracy_by_length(curves: Mapping[str, Mapping[int, float]], *, ylabel: str
     if train_range is not None:
         ax.axvspan(train_range[0] - 0.5, train_range[1] + 0.5, color=COLORS["baseline"], alpha=0.08, lw=0)
     for k, (label, by_length) in enumerate(curves.items()):
-        lengths = np.array(sorted(by_length), dtype=float)
-        acc = np.array([by_length[int(L)] for L in lengths], dtype=float)
+        # int(L): the keys are ints from exact_match_by_length but strings in the report's JSON (and "10" < "4")
+        items = sorted(by_length.items(), key=lambda kv: int(kv[0]))
+        lengths = np.array([int(L) for L, _ in items], dtype=float)
+        acc = np.array([a for _, a in items], dtype=float)
         if np.any((acc < 0) | (acc > 1)):
             raise ValueError(f"accuracies of {label!r} must lie in [0, 1]")
         line, marker, colour = _STYLES[k % len(_STYLES)]
