@@ -6,9 +6,11 @@
 
 Each catalogued mistake (``rnn_helpers/grader/mistakes``) is played as a student's submission in-process
 (``mistakes.caught.how_caught``): ``visible`` = the function's visible test fails with an assertion message;
-``named`` = it passes or errors there, a hidden check fails and the explainer names the mistake; ``generic`` = the
-cell fails with a generic message only; ``escapes`` = the mistake earns the cell's points. The last two are the
-holes that ``tests/test_mistake_catalogue.py`` lists (``HOLES``). The table is Markdown, for benchmarks/README.md.
+``named`` = it passes there, a hidden check fails and the explainer names the mistake; ``generic`` = the cell fails
+with a generic message only (a visible test that raises another exception: the cell stops before its hidden checks,
+and the student reads "the test cell raised ValueError: ..."; or an explanation that does not name the mistake);
+``escapes`` = the mistake earns the cell's points. The last two are the holes that ``tests/test_mistake_catalogue.py``
+lists (``HOLES``). The table is Markdown, for benchmarks/README.md.
 """
 from __future__ import annotations
 

@@ -85,7 +85,10 @@ class Server:
 
     def url(self, database: str) -> str:
         """The SQLAlchemy URL of ``database`` (SQLAlchemy 2.1's driver for a plain ``postgresql://``: psycopg 3)."""
-        return f"postgresql://{SUPERUSER}:{self.password}@127.0.0.1:{self.port}/{database}"
+        from sqlalchemy.engine import URL
+
+        return URL.create("postgresql", username=SUPERUSER, password=self.password, host="127.0.0.1",
+                          port=self.port, database=database).render_as_string(hide_password=False)
 
     def _connect(self, database: str = "postgres"):
         import psycopg
@@ -105,7 +108,9 @@ class Server:
         return self.url(name)
 
     def query(self, database_url: str, sql: str, params=()) -> list[tuple]:
-        con = self._connect(database_url.rsplit("/", 1)[1])
+        from sqlalchemy.engine import make_url
+
+        con = self._connect(make_url(database_url).database)
         try:
             with con.cursor() as cur:
                 cur.execute(sql, params)

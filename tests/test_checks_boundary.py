@@ -6,7 +6,7 @@ Two ways, because each misses what the other sees:
 - a fresh interpreter imports every module of ``rnn_helpers.checks`` and builds every check's cases, then lists
   ``sys.modules`` (catches transitive and lazy imports that run);
 - an ast scan of every ``import`` in the package's source, at any depth (catches imports inside functions that
-  the first run never calls, and relative imports).
+  the first run never calls, and relative imports): ``stripped.imports_of``, the scan the stripped build uses.
 """
 from __future__ import annotations
 
@@ -18,10 +18,10 @@ import sys
 
 import pytest
 
+from rnn_helpers.grader.stripped import KERNEL_SIDE, grader_side, imports_of
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 KERNEL_DIR = ROOT / "rnn_helpers" / "checks"
-KERNEL_SIDE = "rnn_helpers.checks"
-GRADER_SIDE = "rnn_helpers.grader"
 
 
 def test_importing_the_kernel_side_loads_nothing_of_the_grader_side():
@@ -38,35 +38,17 @@ def test_importing_the_kernel_side_loads_nothing_of_the_grader_side():
     assert done.returncode == 0, done.stderr[-2000:]
     out = json.loads(done.stdout)
     assert out["cases"] > 0 and set(modules) <= set(out["loaded"])
-    leaked = [m for m in out["loaded"] if m == GRADER_SIDE or m.startswith(GRADER_SIDE + ".")]
+    leaked = [m for m in out["loaded"] if grader_side(m)]
     assert not leaked, f"the kernel side loaded grader modules: {leaked}"
 
 
-def imported_names(path: pathlib.Path, package: str) -> list[tuple[int, str]]:
-    """(line, absolute module name) of every import statement in ``path``, at any depth."""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    here = package.split(".")  # the package a module of it (or its __init__) resolves relative imports in
-    found = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            found += [(node.lineno, a.name) for a in node.names]
-        elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = ".".join(here[: len(here) - (node.level - 1)])
-                module = f"{base}.{node.module}" if node.module else base
-            else:
-                module = node.module or ""
-            found.append((node.lineno, module))
-            found += [(node.lineno, f"{module}.{a.name}") for a in node.names]
-        elif isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", "")) in (
-                "import_module", "__import__") and node.args and isinstance(node.args[0], ast.Constant):
-            found.append((node.lineno, str(node.args[0].value)))
-    return found
-
-
 def grader_imports(path: pathlib.Path, package: str) -> list[str]:
-    return [f"{path.name}:{line} {name}" for line, name in sorted(imported_names(path, package))
-            if name == GRADER_SIDE or name.startswith(GRADER_SIDE + ".")]
+    """``file:line name`` of every import of the grader side in ``path`` (a module of ``package``), at any depth."""
+    module = package if path.name == "__init__.py" else f"{package}.{path.stem}"
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return [f"{path.name}:{line} {name}"
+            for line, name in imports_of(tree, module, path.name == "__init__.py", top_level_only=False)
+            if grader_side(name)]
 
 
 @pytest.mark.parametrize("path", sorted(KERNEL_DIR.glob("*.py")), ids=lambda p: p.name)

@@ -1,7 +1,8 @@
 """report.html / report.json: score distribution, pass rates, grouped reasons, students that need a look.
 
-The figures are checked from ``report.json`` (computed from hand-made results, so every count is known), and
-the page is opened in headless Chromium (the harness of tests/test_book_render.py): it renders, its images
+The figures are checked from ``report.json`` (computed from hand-made results, so every count is known; their
+messages are worded by the grader's own functions, ``explain.describe`` and ``verify_records.raised_message``, as a
+real run words them), and the page is opened in headless Chromium (the harness of tests/test_book_render.py): it renders, its images
 load (naturalWidth > 0) and the console shows no error. Without Chromium that test is skipped and says so.
 """
 from __future__ import annotations
@@ -13,20 +14,32 @@ from pathlib import Path
 import pytest
 
 from rnn_helpers.grader import class_report
+from rnn_helpers.grader.explain import describe
+from rnn_helpers.grader.feedback import BOOK_URL_ENV
 from rnn_helpers.grader.grading_store import CellResult
 from rnn_helpers.grader.mistakes import catalogue
 from rnn_helpers.grader.pipeline import NotebookResult, StudentResult
+from rnn_helpers.grader.verify_records import raised_message
 
 A = "02_simple_rnn"
 LAYOUT = {A: [{"name": "test_rnn_forward", "max_score": 2.0, "kind": "test"},
               {"name": "test_softmax", "max_score": 1.0, "kind": "test"}]}
 AXIS = "softmax.max_wrong_axis"
+VISIBLE = "h[:, t] must read x[:, t] (time is axis 1)"
+T1 = {"check": "rnn_forward", "mistakes": [], "where": "fails only when T = 1 (cases 2, 4 of 5)",
+      "first_wrong": "case 2, output[0][0, 0, 0]: got 0, expected 0.3"}
+
+
+def _explained(name: str, max_points: float, entry: dict) -> CellResult:
+    """A cell whose hidden check failed and was explained, as verify_records records it."""
+    return CellResult(name, max_points, 0.0, False, [describe(A, entry)], mistakes=list(entry["mistakes"]),
+                      failing_cases=[{"check": entry["check"], "case": 0, "reason": "differs"}],
+                      explanations=[entry])
 
 
 def _softmax_named():
-    return CellResult("test_softmax", 1.0, 0.0, False, [f"softmax: likely mistake {AXIS}: ..."], mistakes=[AXIS],
-                      failing_cases=[{"check": "softmax", "case": 0, "reason": "differs"}],
-                      explanations=[f"softmax: likely mistake {AXIS}: ..."])
+    return _explained("test_softmax", 1.0, {"check": "softmax", "mistakes": [AXIS], "where": "fails on every case (5)",
+                                            "first_wrong": "case 0, output[0, 0]: got 0.1, expected 0.2"})
 
 
 def _forward(passed: bool, message: str = ""):
@@ -38,8 +51,7 @@ def _student(sid, cells, notes=(), problem=None):
 
 
 def _results():
-    visible = "the test cell raised AssertionError: h[:, t] must read x[:, t] (time is axis 1)"
-    t1 = "rnn_forward: fails only when T = 1 (cases 2, 4 of 5); first wrong value: case 2, output[0][0, 0, 0]: got 0"
+    visible = raised_message("AssertionError", VISIBLE)
     scanned = CellResult("test_rnn_forward", 2.0, 0.0, False, ["calls the reference: rnn_helpers.rnn.rnn_forward"],
                          findings=["calls the reference: rnn_helpers.rnn.rnn_forward"])
     return [
@@ -47,8 +59,7 @@ def _results():
         _student("bob", [_forward(False, visible), _softmax_named()]),
         _student("cy", [_forward(False, visible), _softmax_named()],
                  notes=["test cell test_softmax was modified and has been restored (its code was edited)"]),
-        _student("dee", [CellResult("test_rnn_forward", 2.0, 0.0, False, [t1], explanations=[t1]),
-                         CellResult("test_softmax", 1.0, 1.0, True)]),
+        _student("dee", [_explained("test_rnn_forward", 2.0, T1), CellResult("test_softmax", 1.0, 1.0, True)]),
         _student("eve", [scanned, CellResult("test_softmax", 1.0, 1.0, True)]),
         _student("fay", [CellResult(c["name"], c["max_score"], 0.0, False, ["not graded: not a notebook"])
                          for c in LAYOUT[A]], problem="not a notebook"),
@@ -58,7 +69,9 @@ def _results():
 @pytest.fixture(scope="module")
 def written(tmp_path_factory):
     out = tmp_path_factory.mktemp("report")
-    class_report.write_report(out, _results(), LAYOUT, A)
+    with pytest.MonkeyPatch.context() as env:  # the page's links are relative then: it names no web address
+        env.delenv(BOOK_URL_ENV, raising=False)
+        class_report.write_report(out, _results(), LAYOUT, A)
     return out, json.loads((out / "report.json").read_text(encoding="utf-8"))
 
 
@@ -80,8 +93,10 @@ def test_reasons_grouped_and_counted_with_the_section_to_reteach(written):
     assert softmax[0]["section"] == section and softmax[0]["href"].endswith("book/" + section)
     assert softmax[0]["text"] == catalogue(A)[AXIS].says
     forward = {(r["kind"], r["text"]): r["count"] for r in cells["test_rnn_forward"]["reasons"]}
-    assert forward[("visible test", "h[:, t] must read x[:, t] (time is axis 1)")] == 2
-    assert forward[("hidden check", "rnn_forward: fails only when T = 1 (cases 2, 4 of 5)")] == 1
+    assert forward[("visible test", VISIBLE)] == 2
+    # grouped without the first wrong value (one student's numbers), and not counted again as an "other" message
+    assert forward[("hidden check", f"rnn_forward: {T1['where']}")] == 1
+    assert not any(kind == "other" and "T = 1" in text for kind, text in forward)
     assert forward[("source scan", "the source scan flagged the student's code")] == 1
     assert list(forward.values())[0] == 2  # most frequent first
 

@@ -4,13 +4,17 @@ For every assignment:
 
 - every ``record_check`` line of the solution notebook names a check of ``rnn_helpers/checks/ch<assignment>.py``
   and every check is recorded by exactly one line, inside a graded test cell's hidden-test block;
-- each check's cases are deterministic, the reference runs on each of them, and the reference compared with
-  itself after ``records.encode``/``decode`` is exact;
+- each check's cases are deterministic, the reference runs on each of them (``Check.reference_output``, as the
+  grader calls it), and its raw output survives the record's JSON round trip (``records.encode``/``decode``)
+  exactly;
 - the solution notebook, executed (visible tests included), gives functions whose recorded outputs match the
   reference within the tolerance written in the hidden test: the solutions score full marks;
 - the released stubs (solution regions replaced by nbgrader's ``raise NotImplementedError()``) make every visible
   test cell raise NotImplementedError and every case of every check record an error: they score 0;
-- a deliberately wrong output (reference + 1e-3, or an off-by-one for discrete outputs) is rejected.
+- a deliberately wrong output (reference + 1e-3, or an off-by-one for discrete outputs) is rejected (the typical
+  mistakes are the catalogue's, ``tests/test_mistake_catalogue.py``).
+
+The ``record_check`` lines are read as the grader reads them (``grader.record_calls.record_calls``).
 
 The comparison is the grader's own (``Check.compare_output``: the check's ``compare`` or
 ``rnn_helpers.checks.compare.compare_values``), so what passes here is what earns points.
@@ -32,11 +36,10 @@ import pytest
 
 from rnn_helpers.checks import records
 from rnn_helpers.checks.registry import ASSIGNMENTS, checks_for
+from rnn_helpers.grader.record_calls import record_calls
 from rnn_helpers.grader.reference_modules import REFERENCE_MODULES
 
 ROOT = Path(__file__).resolve().parents[1]
-RECORD_RE = re.compile(r'record_check\(\s*"(?P<assignment>[^"]+)",\s*"(?P<check>[^"]+)",\s*(?P<fn>.+?),\s*'
-                       r'rtol=(?P<rtol>[^,\s]+),\s*atol=(?P<atol>[^,\s)]+)\s*\)')
 HIDDEN_RE = re.compile(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS", re.S)
 SOLUTION_RE = re.compile(r"^(?P<indent>[ \t]*)### BEGIN SOLUTION.*?### END SOLUTION[^\n]*", re.S | re.M)
 
@@ -51,14 +54,15 @@ def source(cell: dict) -> str:
 
 
 def record_lines(assignment: str) -> list[dict]:
-    """The record_check calls of the solution notebook: assignment, check, fn expression, rtol, atol, cell id."""
+    """The record_check calls of the solution notebook (``RecordCall``: assignment, check, function, rtol, atol),
+    with the cell that holds each and its grade id."""
     found = []
     for cell in notebook(assignment)["cells"]:
-        for m in RECORD_RE.finditer(source(cell)):
-            d = m.groupdict()
-            d.update(rtol=float(d["rtol"]), atol=float(d["atol"]),
-                     grade_id=cell.get("metadata", {}).get("nbgrader", {}).get("grade_id"), cell=cell)
-            found.append(d)
+        if cell["cell_type"] != "code":
+            continue
+        for call in record_calls(source(cell)):
+            found.append(dict(vars(call), grade_id=cell.get("metadata", {}).get("nbgrader", {}).get("grade_id"),
+                              cell=cell))
     return found
 
 
@@ -94,13 +98,9 @@ def run_notebook(assignment: str, *, stubs: bool, tmp_path: Path) -> tuple[dict,
     return ns, results
 
 
-def reference_outputs(check) -> list:
-    ref = check.reference_function()
-    out = []
-    for case in check.cases():
-        value = check.reference_call(ref, case) if check.reference_call else ref(**case)
-        out.append(records.decode(json.loads(json.dumps(records.encode(value)))))
-    return out
+def round_trip(value):
+    """A value as the grader reads it back from a record."""
+    return records.decode(json.loads(json.dumps(records.encode(value))))
 
 
 def perturb(value):
@@ -143,11 +143,13 @@ def solution_runs(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def reference_cache():
+    """The reference's raw outputs per check (``Check.reference_outputs``, what the grader compares with)."""
     cache = {}
 
     def get(assignment, name):
         if (assignment, name) not in cache:
-            cache[assignment, name] = reference_outputs(checks_for(assignment)[name])
+            check = checks_for(assignment)[name]
+            cache[assignment, name] = check.reference_outputs(check.cases())
         return cache[assignment, name]
     return get
 
@@ -190,11 +192,11 @@ def test_cases_are_deterministic(assignment, name):
 
 @pytest.mark.parametrize("assignment,name", ALL_CHECKS)
 def test_reference_runs_and_roundtrips_exactly(assignment, name, reference_cache):
+    """What a solution identical to the reference records compares equal, at zero tolerance, with the reference's
+    raw output: the record's round trip loses nothing the comparison looks at."""
     check = checks_for(assignment)[name]
-    expected = reference_cache(assignment, name)
-    again = reference_outputs(check)
-    for e, a in zip(expected, again):
-        assert check.compare_output(a, e, 0.0, 0.0) is None
+    for i, raw in enumerate(reference_cache(assignment, name)):
+        assert check.compare_output(round_trip(raw), raw, 0.0, 0.0) is None, f"case {i}"
 
 
 @pytest.mark.parametrize("assignment,name", ALL_CHECKS)
@@ -214,7 +216,7 @@ def test_solution_scores_full_marks(assignment, solution_runs, reference_cache):
     assert not failed, f"visible tests fail on the solution: {failed}"
     for d in record_lines(assignment):
         check = checks_for(assignment)[d["check"]]
-        fn = eval(d["fn"], ns)  # noqa: S307 - the notebook's own expression, e.g. a function name
+        fn = eval(d["function"], ns)  # noqa: S307 - the notebook's own expression, e.g. a function name
         got = [records.decode(json.loads(json.dumps(o))) for o in records.run_cases(fn, check.cases(), check.call)]
         expected = reference_cache(assignment, d["check"])
         assert len(got) == len(expected)
@@ -230,7 +232,7 @@ def test_released_stubs_score_zero(assignment, tmp_path):
         assert isinstance(error, NotImplementedError), f"{grade_id}: the stub gives {error!r}"
     for d in record_lines(assignment):
         check = checks_for(assignment)[d["check"]]
-        outputs = records.run_cases(eval(d["fn"], ns), check.cases(), check.call)  # noqa: S307
+        outputs = records.run_cases(eval(d["function"], ns), check.cases(), check.call)  # noqa: S307
         assert outputs and all("__error__" in o and "NotImplementedError" in o["__error__"] for o in outputs)
 
 
@@ -256,50 +258,3 @@ print("ok")
 """
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-2000:]
-
-
-def _sig(a):
-    return 1 / (1 + np.exp(-a))
-
-
-def _rnn_cell_untransposed(x_t, h_prev, W_ih, W_hh, b_ih, b_hh):
-    return np.tanh(x_t @ W_ih.T + b_ih + h_prev @ W_hh + b_hh)       # W_hh not transposed
-
-
-def _rnn_cell_backward_wrong_state(dh_next, cache):
-    x_t, h_prev, W_ih, W_hh, h_next = cache
-    da = dh_next * (1 - h_next ** 2)
-    return {"x_t": da @ W_ih, "h_prev": da @ W_hh, "W_ih": da.T @ x_t, "W_hh": da.T @ h_next,   # h_next for h_prev
-            "b_ih": da.sum(0), "b_hh": da.sum(0)}
-
-
-def _gru_reset_before_as_pytorch(x_t, h_prev, W_ih, W_hh, b_ih, b_hh):
-    H = h_prev.shape[1]
-    gi, gh = x_t @ W_ih.T + b_ih, h_prev @ W_hh.T + b_hh
-    r, z = _sig(gi[:, :H] + gh[:, :H]), _sig(gi[:, H:2 * H] + gh[:, H:2 * H])
-    n = np.tanh(gi[:, 2 * H:] + (r * h_prev) @ W_hh[2 * H:].T + b_hh[2 * H:])   # reset before the product
-    return (1 - z) * n + z * h_prev, None  # gru_cell_forward returns (h_next, cache): rejected by value, not by type
-
-
-def _lstm_ifog(x_t, h_prev, c_prev, W_ih, W_hh, b_ih, b_hh):
-    H = h_prev.shape[1]
-    a = x_t @ W_ih.T + b_ih + h_prev @ W_hh.T + b_hh
-    i, f, o, g = _sig(a[:, :H]), _sig(a[:, H:2 * H]), _sig(a[:, 2 * H:3 * H]), np.tanh(a[:, 3 * H:])  # i, f, o, g
-    c = f * c_prev + i * g
-    return o * np.tanh(c), c, None
-
-
-@pytest.mark.parametrize("assignment,name,wrong", [
-    ("02_simple_rnn", "rnn_cell_forward", _rnn_cell_untransposed),
-    ("03_bptt", "rnn_cell_backward", _rnn_cell_backward_wrong_state),
-    ("03_bptt", "rnn_cell_backward_numeric", _rnn_cell_backward_wrong_state),
-    ("04_gru", "gru_cell_forward", _gru_reset_before_as_pytorch),
-    ("05_lstm", "lstm_cell_forward", _lstm_ifog),
-])
-def test_typical_mistakes_are_rejected(assignment, name, wrong, reference_cache):
-    check = checks_for(assignment)[name]
-    line = next(d for d in record_lines(assignment) if d["check"] == name)
-    got = [records.decode(json.loads(json.dumps(o))) for o in records.run_cases(wrong, check.cases(), check.call)]
-    expected = reference_cache(assignment, name)
-    failures = [check.compare_output(g, e, line["rtol"], line["atol"]) for g, e in zip(got, expected)]
-    assert any(failures), f"a typical mistake passes every case of {name}"

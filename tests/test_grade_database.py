@@ -227,13 +227,16 @@ def test_grading_again_into_the_same_postgresql_gradebook(klass, postgresql_serv
 
 
 def test_an_unusable_db_url_is_a_wrong_invocation_without_the_password(klass, postgresql_server, tmp_path):
+    from sqlalchemy.engine import make_url
+
     from rnn_helpers.grader.submissions import InvocationError
 
-    good = postgresql_server.create_database()
-    for url in (good.replace(postgresql_server.password, "not-the-password"),
-                good.rsplit("/", 1)[0] + "/no_such_database",
-                f"postgresql://rnn_test:s3cret-pw@127.0.0.1:{postgresql_server.port + 1 if postgresql_server.port < 65535 else 1}/x",
-                "not a url"):
+    good = make_url(postgresql_server.create_database())
+    closed_port = postgresql_server.port + 1 if postgresql_server.port < 65535 else 1
+    for url in (good.set(password="not-the-password"), good.set(database="no_such_database"),
+                good.set(password="s3cret-pw", port=closed_port, database="x"), "not a url"):
+        if not isinstance(url, str):
+            url = url.render_as_string(hide_password=False)
         with pytest.raises(InvocationError) as info:
             _grade(klass, tmp_path / "out", url)
         message = str(info.value)
@@ -241,6 +244,26 @@ def test_an_unusable_db_url_is_a_wrong_invocation_without_the_password(klass, po
         assert postgresql_server.password not in message and "not-the-password" not in message
         assert "s3cret-pw" not in message and "\n" not in message
         assert not (tmp_path / "out").exists()
+
+
+def test_a_driver_message_that_holds_the_password_is_redacted(monkeypatch):
+    """No driver tested above echoes the password, so the redaction of check_database is reached here: a driver
+    (a connection error) whose message quotes it."""
+    import sqlalchemy
+
+    from rnn_helpers.grader.gradebook import check_database
+    from rnn_helpers.grader.submissions import InvocationError
+
+    def echoing(url, **kw):
+        raise RuntimeError(f"authentication failed for user rnn_test with password {url.password!r}\nDETAIL: x")
+
+    monkeypatch.setattr(sqlalchemy, "create_engine", echoing)
+    with pytest.raises(InvocationError) as info:
+        check_database("postgresql://rnn_test:hunter2-topsecret@127.0.0.1:5/gradebook")
+    message = str(info.value)
+    assert "hunter2-topsecret" not in message and "\n" not in message
+    assert message == ("cannot open the gradebook database postgresql://rnn_test:***@127.0.0.1:5/gradebook: "
+                       "authentication failed for user rnn_test with password '***'")
 
 
 def test_no_server_binaries_is_a_skip_reason_not_a_failure(monkeypatch):

@@ -1,6 +1,7 @@
 """The grading pipeline on a tiny fixture assignment (tests/fixtures/grading): one batch, many students.
 
-The batch is graded once (module fixture) with the plain kernel (``unsafe=True``: the fixture's hidden tests
+The batch is graded once (the session's ``course`` fixture, tests/conftest.py, which the golden test of
+test_grades_golden.py shares) with the plain kernel (``unsafe=True``: the fixture's hidden tests
 import ``fixture_course`` through PYTHONPATH, which the sandbox's clean environment does not carry; the
 sandboxed run is covered on the real assignments in test_grade_command.py). Points of the fixture:
 test_scale 2, test_affine 3, test_shout 1.
@@ -8,12 +9,8 @@ test_scale 2, test_affine 3, test_shout 1.
 from __future__ import annotations
 
 import csv
-import hashlib
-import json
-import os
 import pathlib
 import sys
-import tempfile
 import zipfile
 
 import pytest
@@ -23,124 +20,6 @@ sys.path.insert(0, str(FIXTURES))
 import fixture_course as fc  # noqa: E402
 
 pytestmark = pytest.mark.slow
-
-CELL_TIMEOUT = 8  # short, so that the students who loop cost little; the honest cells take well under 1 s
-
-
-def _limits():
-    from rnn_helpers.grader.sandbox import Limits
-
-    return Limits(cell_timeout=CELL_TIMEOUT, notebook_timeout=240)
-
-
-LIMITS = _limits()
-
-
-def _drop(nb: dict, grade_id: str) -> dict:
-    nb = json.loads(json.dumps(nb))
-    nb["cells"] = [c for c in nb["cells"] if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") != grade_id]
-    return nb
-
-
-def _edit_test(nb: dict, grade_id: str, source: str) -> dict:
-    nb = json.loads(json.dumps(nb))
-    for c in nb["cells"]:
-        if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == grade_id:
-            c["source"] = source
-    return nb
-
-
-def _relabel(nb: dict, changes: dict[str, dict | None]) -> dict:
-    """A copy of ``nb`` whose cells' nbgrader metadata is updated (``None``: the metadata is removed)."""
-    nb = json.loads(json.dumps(nb))
-    for c in nb["cells"]:
-        gid = c.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-        if gid in changes:
-            if changes[gid] is None:
-                del c["metadata"]["nbgrader"]
-            else:
-                c["metadata"]["nbgrader"].update(changes[gid])
-    return nb
-
-
-def _swap(nb: dict, a: str, b: str) -> dict:
-    nb = json.loads(json.dumps(nb))
-    ids = [c.get("metadata", {}).get("nbgrader", {}).get("grade_id") for c in nb["cells"]]
-    i, j = ids.index(a), ids.index(b)
-    nb["cells"][i], nb["cells"][j] = nb["cells"][j], nb["cells"][i]
-    return nb
-
-
-def _tree_hash(root: pathlib.Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
-
-
-@pytest.fixture(scope="module")
-def course(tmp_path_factory):
-    root = tmp_path_factory.mktemp("course")
-    fc.write_source_tree(root)
-    release = fc.release_notebook(root)
-    subs = root / "submitted"
-
-    def put(student, content, name="ps1/ps1.ipynb"):
-        path = subs / student / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, bytes):
-            path.write_bytes(content)
-        else:
-            path.write_text(content if isinstance(content, str) else json.dumps(content))
-
-    right = fc.with_solutions(release, fc.RIGHT)
-    put("honest", right)
-    put("stderr", fc.with_solutions(release, fc.STDERR))
-    put("untouched", release)
-    put("wrong", fc.with_solutions(release, fc.WRONG_VALUES))
-    put("half", fc.with_solutions(release, dict(fc.RIGHT, affine=fc.WRONG_VALUES["affine"])))
-    put("deleted", _drop(right, "test_shout"))
-    put("edited", _edit_test(fc.with_solutions(release, dict(fc.RIGHT, shout="def shout(w):\n    return w\n")),
-                             "test_shout", "pass\n"))
-    # edited test cells (THREAT_MODEL.md): relabelled metadata, renamed grade_id, swapped cells, answer cell as test
-    put("relabelled", _relabel(right, {"test_scale": {"grade": False},
-                                       "test_affine": {"points": 100, "locked": False},
-                                       "test_shout": None}))
-    put("moved", _relabel(_swap(right, "test_scale", "test_shout"), {"test_affine": {"grade_id": "test_bonus"}}))
-    put("answer_as_test", _relabel(right, {"scale": {"grade": True, "solution": False, "locked": True,
-                                                     "points": 5}}))
-    # exhausting the grader (THREAT_MODEL.md): a timeout costs only its cell; a dead kernel costs what had not run
-    put("loops", fc.with_solutions(release, dict(fc.RIGHT, affine="def affine(x, W, b):\n    while True:\n"
-                                                                 "        pass\n")))
-    put("hangs", fc.with_solutions(release, dict(fc.RIGHT, shout="import builtins\nbuiltins.isinstance = "
-                                                               "lambda *a: True\n" + fc.RIGHT["shout"])))
-    put("exits", fc.with_solutions(release, dict(fc.RIGHT, affine="import os\nos._exit(1)\n")))
-    put("raises", fc.with_solutions(release, dict(fc.RIGHT, scale="raise ValueError('half-finished')\n")))
-    put("badjson", "{not json")
-    put("binary", bytes(range(256)) * 10)
-    put("wrongname", right, name="ps1/ps1 (1).ipynb")
-    put("extra", right)
-    put("extra", release, name="ps1/scratch.ipynb")
-    (subs / "nothing" / "ps1").mkdir(parents=True)
-    (subs / "nothing" / "ps1" / "notes.txt").write_text("forgot the notebook")
-    before = _tree_hash(subs)
-    out = root / "out"
-    from rnn_helpers.grader.pipeline import grade
-
-    with pytest.MonkeyPatch.context() as mp, tempfile.TemporaryFile() as err:
-        mp.setenv("PYTHONPATH", str(FIXTURES))  # the plain kernel imports fixture_course for the hidden tests
-        saved = os.dup(2)
-        os.dup2(err.fileno(), 2)  # the grader's file descriptor 2, which kernels it starts would inherit
-        try:
-            run = grade("ps1", subs, out, source_root=root, checks_provider=fc.checks_provider, unsafe=True,
-                        limits=LIMITS, echo=lambda line: None)
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-        err.seek(0)
-        grader_stderr = err.read().decode(errors="replace")
-    rows = {r["student_id"]: r for r in csv.DictReader(open(out / "grades.csv", encoding="utf-8"))}
-    return {"root": root, "subs": subs, "out": out, "run": run, "rows": rows, "before": before,
-            "release": release, "stderr": grader_stderr}
-
 
 def score(course, student):
     return float(course["rows"][student]["score"])
@@ -235,7 +114,7 @@ def test_a_cell_that_times_out_costs_only_that_cell(course):
     r = course["rows"]["loops"]
     assert (float(r["test_scale"]), float(r["test_affine"]), float(r["test_shout"])) == \
         (fc.POINTS["test_scale"], 0, fc.POINTS["test_shout"]), r["reason"]
-    assert f"test_affine: timed out after {CELL_TIMEOUT} s" in r["reason"] and r["status"] == "graded"
+    assert f"test_affine: timed out after {course['limits'].cell_timeout} s" in r["reason"] and r["status"] == "graded"
 
 
 def test_a_kernel_hung_by_a_patched_builtin_keeps_the_points_earned_before(course):
@@ -246,7 +125,7 @@ def test_a_kernel_hung_by_a_patched_builtin_keeps_the_points_earned_before(cours
     assert float(r["test_scale"]) == fc.POINTS["test_scale"] and float(r["test_affine"]) == fc.POINTS["test_affine"]
     assert float(r["test_shout"]) == 0
     assert "test_shout: not run: the kernel stopped responding" in r["reason"], r["reason"]
-    assert f"timed out after {CELL_TIMEOUT} s" in r["reason"]
+    assert f"timed out after {course['limits'].cell_timeout} s" in r["reason"]
 
 
 def test_cell_that_raises_costs_only_its_function(course):
@@ -297,7 +176,7 @@ def test_feedback_folder_holds_only_the_feedback_pages(course):
 
 
 def test_submissions_are_unchanged(course):
-    assert _tree_hash(course["subs"]) == course["before"]
+    assert course["after"] == course["before"]
 
 
 def test_gradebook_agrees_with_grades_csv(course):
@@ -324,7 +203,7 @@ def test_grading_again_from_a_zip_gives_the_same_grades(course, tmp_path, monkey
                     zf.write(p, f"submitted/{p.relative_to(course['subs'])}")
     monkeypatch.setenv("PYTHONPATH", str(FIXTURES))
     grade("ps1", archive, tmp_path / "out", source_root=course["root"], checks_provider=fc.checks_provider,
-          unsafe=True, limits=LIMITS, echo=lambda line: None)
+          unsafe=True, limits=course["limits"], echo=lambda line: None)
     rows = list(csv.DictReader((tmp_path / "out" / "grades.csv").read_text().splitlines()))
     expected = {r["student_id"]: r for r in course["rows"].values() if r["student_id"] in students}
     assert {r["student_id"]: r for r in rows} == expected

@@ -1,7 +1,8 @@
 """Nothing lost, nothing done twice, nothing left running (issue 12, section 2), and the progress display.
 
-- units: the results store (atomic, keyed by what a result depends on, a damaged file is regraded), the removal
-  of dead runs' temporary folders (only dead pids', only ours), the progress bar's formatting;
+- units: the results store (atomic, keyed by what a result depends on, a damaged file is regraded, a result the
+  grader failed to produce is not kept), the removal of dead runs' temporary folders (only dead pids', only ours),
+  the progress bar's formatting;
 - a real ``rnn-course grade`` of a class of 02_simple_rnn, ``kill -9``'ed (the coordinator's pid only, as a crash
   would) once a result is committed and the next student is in flight: within seconds no process of the run is
   left (found by a marker in their environment and by the run's temporary folder in their command line), and the
@@ -18,7 +19,6 @@ import json
 import os
 import pathlib
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -28,6 +28,10 @@ import uuid
 import pytest
 
 from rnn_helpers.grader.progress import Progress, format_bar, format_duration, time_left
+
+FIXTURES = pathlib.Path(__file__).parent / "fixtures" / "grading"
+sys.path.insert(0, str(FIXTURES))
+import fixture_course as fc  # noqa: E402
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 RNN_COURSE = pathlib.Path(sys.executable).parent / "rnn-course"
@@ -105,18 +109,79 @@ class _Sub:
 
 def test_result_keys_change_with_what_a_result_depends_on(tmp_path):
     from rnn_helpers.grader import results_store as rs
+    from rnn_helpers.grader.sandbox import Limits
 
     nb, src, chk = tmp_path / "a.ipynb", tmp_path / "s.ipynb", tmp_path / "c.py"
     nb.write_text("{}"), src.write_text("source"), chk.write_text("checks")
-    fp = rs.run_fingerprint([src], [chk], None)
-    key = rs.result_key(fp, _Sub("alice", {"a": nb}))
-    assert key == rs.result_key(rs.run_fingerprint([src], [chk], None), _Sub("alice", {"a": nb}))
-    assert key != rs.result_key(fp, _Sub("bob", {"a": nb}))  # the same notebook, another student
-    assert key != rs.result_key(rs.run_fingerprint([src], [chk], b"k" * 32), _Sub("alice", {"a": nb}))
+
+    def key(sub=None, *, case_key=None, sandboxed=True, limits=Limits()):
+        fp = rs.run_fingerprint([src], [chk], case_key, sandboxed=sandboxed, limits=limits)
+        return rs.result_key(fp, sub or _Sub("alice", {"a": nb}))
+
+    first = key()
+    assert first == key()
+    assert first != key(_Sub("bob", {"a": nb}))  # the same notebook, another student
+    assert first != key(_Sub("alice", {"a": nb}, {"b": "not a notebook"}))  # what the collection found wrong
+    assert first != key(case_key=b"k" * 32)
+    assert first != key(sandboxed=False)  # an --unsafe kernel imports the real references
+    assert first != key(limits=Limits(cell_timeout=31))
+    assert first != key(limits=Limits(memory_bytes=2 * 1024 ** 3))
+    chk.write_text("checks v2")  # a checks module outside the package (a fixture's)
+    assert first != key()
     src.write_text("source v2")
-    assert key != rs.result_key(rs.run_fingerprint([src], [chk], None), _Sub("alice", {"a": nb}))
+    assert first != key()
     nb.write_text('{"x": 1}')
-    assert key != rs.result_key(fp, _Sub("alice", {"a": nb}))
+    assert first != key()
+
+
+def test_every_source_file_of_the_package_is_in_the_key(tmp_path, monkeypatch):
+    from rnn_helpers.grader import results_store as rs
+    from rnn_helpers.grader.sandbox import Limits
+
+    names = list(rs.package_sources())
+    # the grader's own code, the checks, and what the references import
+    for name in ("grader/verify_records.py", "grader/restore_cells.py", "grader/source_check.py", "grader/explain.py",
+                 "grader/mistakes/__init__.py", "checks/registry.py", "checks/compare.py", "_validate.py",
+                 "simple_rnn.py"):
+        assert name in names, name
+    assert names == sorted(names) and not [n for n in names if "__pycache__" in n or not n.endswith(".py")]
+    fake = tmp_path / "fake.py"
+    fake.write_text("x = 1\n")
+    monkeypatch.setattr(rs, "package_sources", lambda: {"fake.py": fake})
+    first = rs.run_fingerprint([], [], None, sandboxed=True, limits=Limits())
+    fake.write_text("x = 2\n")
+    assert rs.run_fingerprint([], [], None, sandboxed=True, limits=Limits()) != first
+
+
+def test_the_checks_files_are_those_outside_the_package():
+    from rnn_helpers.grader import results_store as rs
+
+    assert rs.checks_sources(fc.checks_provider("ps1")) == [pathlib.Path(fc.__file__).resolve()]
+    from rnn_helpers.checks.registry import checks_for
+
+    assert rs.checks_sources(checks_for(ASSIGNMENT)) == []  # the real checks are the package's own
+
+
+def test_a_result_the_grader_failed_to_produce_is_not_kept(tmp_path, monkeypatch):
+    """nbgrader or the kernel could not start, the database was locked, /tmp was full: "grading failed: ..." is the
+    grader's failure, not the student's; the next run grades that student again (a missing notebook is kept)."""
+    from rnn_helpers.grader import pipeline
+
+    def fails(*args, **kwargs):
+        raise RuntimeError("OperationalError: database is locked")
+
+    monkeypatch.setattr(pipeline, "_autograde", fails)
+    fc.write_source_tree(tmp_path)
+    (tmp_path / "subs" / "ann" / "ps1").mkdir(parents=True)
+    (tmp_path / "subs" / "ann" / "ps1" / "ps1.ipynb").write_text(json.dumps(fc.source_notebook()))
+    (tmp_path / "subs" / "bob" / "ps1").mkdir(parents=True)  # no notebook: the student's doing, kept
+    runs = [pipeline.grade("ps1", tmp_path / "subs", tmp_path / "out", source_root=tmp_path,
+                           checks_provider=fc.checks_provider, unsafe=True, echo=lambda line: None)
+            for _ in range(2)]
+    assert [(r.graded, r.kept) for r in runs] == [(2, 0), (1, 1)]
+    ann = next(s for s in runs[1].students if s.student_id == "ann")
+    assert ann.notebooks[0].problem == "grading failed: OperationalError: database is locked"
+    assert len(list((tmp_path / "out" / ".results" / "ps1").glob("*.json"))) == 1  # bob's only
 
 
 def test_results_round_trip_and_a_damaged_one_is_regraded(tmp_path):

@@ -42,9 +42,14 @@ SECRET_B = b"spring-term-2026-fedcba9876543210"
 # ----------------------------------------------------------------------------- units
 
 
+def _secret_file(path: pathlib.Path, content: bytes, mode: int = 0o600) -> pathlib.Path:
+    path.write_bytes(content)
+    path.chmod(mode)
+    return path
+
+
 def test_the_secret_file_wins_over_the_environment(tmp_path):
-    f = tmp_path / "secret"
-    f.write_bytes(SECRET_A + b"\n")  # the trailing newline of an editor is not part of the secret
+    f = _secret_file(tmp_path / "secret", SECRET_A + b"\n")  # an editor's trailing newline is not part of it
     env = {SECRET_ENV: SECRET_B.decode()}
     assert read_secret(f, env).value == SECRET_A and "--secret-file" in read_secret(f, env).source
     assert read_secret(None, env).value == SECRET_B and SECRET_ENV in read_secret(None, env).source
@@ -52,15 +57,31 @@ def test_the_secret_file_wins_over_the_environment(tmp_path):
 
 
 def test_first_line_says_whether_the_published_seeds_are_used(tmp_path):
-    assert read_secret(None, {}).first_line().startswith("NO GRADING SECRET: ")
-    assert "published seeds" in read_secret(None, {}).first_line()
-    assert "NO GRADING SECRET" not in read_secret(None, {SECRET_ENV: SECRET_B.decode()}).first_line()
+    assert read_secret(None, {}).first_line(unsafe=False).startswith("NO GRADING SECRET: ")
+    assert "published seeds" in read_secret(None, {}).first_line(unsafe=False)
+    assert "NO GRADING SECRET" not in read_secret(None, {SECRET_ENV: SECRET_B.decode()}).first_line(unsafe=False)
+
+
+def test_first_line_calls_a_secret_used_with_unsafe_disclosed():
+    secret = read_secret(None, {SECRET_ENV: SECRET_B.decode()})
+    assert "disclosed" not in secret.first_line(unsafe=False)
+    assert secret.first_line(unsafe=True).startswith(f"grading secret from ${SECRET_ENV}")
+    assert "--unsafe" in secret.first_line(unsafe=True) and "disclosed" in secret.first_line(unsafe=True)
+    assert "disclosed" not in read_secret(None, {}).first_line(unsafe=True)  # no secret, nothing to disclose
+
+
+@pytest.mark.parametrize("mode", [0o644, 0o640, 0o604, 0o620, 0o602])
+def test_a_secret_file_others_may_read_or_write_is_refused(tmp_path, mode):
+    f = _secret_file(tmp_path / "secret", SECRET_A, mode)
+    with pytest.raises(InvocationError, match="chmod 600"):
+        read_secret(f, {})
+    f.chmod(0o400)
+    assert read_secret(f, {}).value == SECRET_A
 
 
 @pytest.mark.parametrize("content", [b"", b"short", b"  \n"])
 def test_a_short_secret_is_refused(tmp_path, content):
-    f = tmp_path / "secret"
-    f.write_bytes(content)
+    f = _secret_file(tmp_path / "secret", content)
     with pytest.raises(InvocationError, match="at least 16"):
         read_secret(f, {})
 
@@ -108,7 +129,8 @@ def test_the_kernel_reads_its_case_key_from_the_environment(monkeypatch):
 
 
 def test_the_kernel_gets_the_case_key_never_the_secret(monkeypatch):
-    from rnn_helpers.grader.execute import GRADER_PID_ENV, kernel_launch_env
+    from rnn_helpers.grader.execute import kernel_launch_env
+    from rnn_helpers.grader.sandbox import GRADER_PID_ENV
 
     env = kernel_launch_env({SECRET_ENV: SECRET_A.decode(), "PATH": "/bin", seeds.CASE_KEY_ENV: "stale"}, "ps1:ab")
     assert SECRET_ENV not in env and env[seeds.CASE_KEY_ENV] == "ps1:ab" and env["PATH"] == "/bin"
@@ -146,9 +168,9 @@ def hard_coded_bodies() -> dict[str, str]:
     with seeds.using_case_key("ps1", None):
         scale_cases, affine_cases = sc._scale_cases(), sc._affine_cases()
     scale = {hashlib.sha256(np.asarray(c["x"], dtype=float).tobytes() + repr(float(c["k"])).encode()).hexdigest():
-             sc.reference_scale(**c).tolist() for c in scale_cases}
+             fc.reference_scale(**c).tolist() for c in scale_cases}
     affine = {hashlib.sha256(b"".join(np.asarray(c[a], dtype=float).tobytes() for a in "xWb")).hexdigest():
-              sc.reference_affine(**c).tolist() for c in affine_cases}
+              fc.reference_affine(**c).tolist() for c in affine_cases}
     return {"scale": _lookup_body("scale", scale, "np.zeros_like(x)", "x, k", SCALE_KEY),
             "affine": _lookup_body("affine", affine, "np.zeros((x.shape[0], W.shape[0]))", "x, W, b", AFFINE_KEY),
             "shout": fc.RIGHT["shout"]}
@@ -177,7 +199,7 @@ def _limits():
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     root = tmp_path_factory.mktemp("seeded")
-    sc.write_source_tree(root)
+    fc.write_source_tree(root, module="seeded_course")
     release = fc.release_notebook(root)
     subs = root / "submitted"
     for student, bodies in (("honest", fc.RIGHT), ("hardcoded", hard_coded_bodies())):
@@ -236,8 +258,7 @@ def test_a_real_assignment_graded_under_a_secret_keeps_full_marks_for_the_soluti
     subs = tmp_path / "submitted"
     (subs / "solution" / assignment).mkdir(parents=True)
     shutil.copyfile(source, subs / "solution" / assignment / f"{assignment}.ipynb")
-    secret = tmp_path / "term.secret"
-    secret.write_bytes(SECRET_A)
+    secret = _secret_file(tmp_path / "term.secret", SECRET_A)
     cmd = [str(RNN_COURSE), "grade", assignment, str(subs), "--out", str(tmp_path / "out"),
            "--secret-file", str(secret)] + ([] if ok else ["--unsafe"])
     env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH", SECRET_ENV)}

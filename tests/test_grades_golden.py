@@ -3,7 +3,8 @@
 ``tests/fixtures/grading/grades_1831118.csv`` is what the code at commit 1831118 (the last commit before the
 grading code was split into ``rnn_helpers.checks`` and ``rnn_helpers.grader``) wrote for this class. It was made
 by running that commit's own ``tests/test_grade_fixture.py`` ``course`` fixture (the same 19 students, the same
-limits, ``unsafe=True``) from a worktree, with this repository's venv::
+limits, ``unsafe=True``; that fixture is now ``tests/conftest.py``'s, graded once per session) from a worktree,
+with this repository's venv::
 
     git worktree add /tmp/old1831118 1831118
     # in /tmp/old1831118/tests/test_grade_fixture.py, the kernel's PYTHONPATH becomes
@@ -14,7 +15,7 @@ limits, ``unsafe=True``) from a worktree, with this repository's venv::
 
 (checking that ``rnn_helpers.grading.pipeline`` was imported from the worktree). grades.csv holds no times, paths
 or run identifiers (see ``grader/grades_csv.py``); the one configured number in it, the cell timeout ("timed out
-after 8 s"), is ``test_grade_fixture.CELL_TIMEOUT``.
+after 8 s"), is ``conftest.CELL_TIMEOUT``.
 
 What is masked, and only that: the columns added since 1831118 on purpose, at the end of every row
 (``ADDED_COLUMNS``: what an LMS export says of the student, ``grades_csv.SUBMITTER_COLUMNS``). A class graded
@@ -26,15 +27,11 @@ commit that makes the change and say so there.
 from __future__ import annotations
 
 import pathlib
-import sys
 
 import pytest
 
-sys.path.insert(0, str(pathlib.Path(__file__).parent))
-from test_grade_fixture import CELL_TIMEOUT, FIXTURES, course  # noqa: E402,F401 - the fixture grades the class
-
 pytestmark = pytest.mark.slow
-GOLDEN = FIXTURES / "grades_1831118.csv"
+GOLDEN = pathlib.Path(__file__).parent / "fixtures" / "grading" / "grades_1831118.csv"
 ADDED_COLUMNS = ["name", "late", "submitted_at"]  # appended after 1831118, empty without an LMS export
 EOL = b"\r\n"  # the csv module's line terminator; no field of this class spans lines
 
@@ -52,7 +49,7 @@ def without_added_columns(data: bytes) -> bytes:
 
 
 def test_grades_csv_is_byte_identical_to_the_graders_before_the_split(course):
-    assert CELL_TIMEOUT == 8, "the golden file was made with 8 s cell timeouts"
+    assert course["limits"].cell_timeout == 8, "the golden file was made with 8 s cell timeouts"
     now = without_added_columns((course["out"] / "grades.csv").read_bytes())
     golden = GOLDEN.read_bytes()
     if now != golden:

@@ -1,12 +1,15 @@
 """Hidden failures explained, end to end: a class graded by the real pipeline on 02_simple_rnn.
 
-Every student submits the solution notebook with one change that passes the visible tests and fails a hidden
-check: two catalogued mistakes (``softmax.max_wrong_axis``, the issue's example, and ``softmax.global_max``; the other "named" mistakes of 02 make the visible test raise)
-and one wrong function the catalogue does not know (an ``rnn_forward`` that returns h0 when T = 1). The
-grader must name the catalogued mistakes in grades.json, grades.csv and the feedback page (with the book
-section's link, first on the page), describe the other by what sets its failing cases apart ("fails only when
-T = 1"), and show no reference value beyond the first wrong element. Graded with ``unsafe=True`` (no sandbox:
-the code is the course's own) to keep it fast.
+Every student submits the solution notebook with one change: two catalogued mistakes that pass the visible tests
+and fail a hidden check (``softmax.max_wrong_axis``, the issue's example, and ``softmax.global_max``: the mistakes
+of 02 that ``mistakes.caught.how_caught`` finds "named"), a sample of catalogued mistakes its visible tests catch
+(some of which used to raise a ValueError there, which stops the cell before its hidden checks), and one wrong
+function the catalogue does not know (an ``rnn_forward`` that returns h0 when T = 1). The grader must name the
+catalogued mistakes in grades.json, grades.csv and the feedback page (with the book section's link, first on the
+page), say exactly what ``how_caught`` says of every catalogued one (so the catalogue test's "named" and "visible"
+are what students read), describe the other by what sets its failing cases apart ("fails only when T = 1"), and
+show no reference value beyond the first wrong element. Graded with ``unsafe=True`` (no sandbox: the code is the
+course's own) to keep it fast, and without ``RNN_COURSE_BOOK_URL`` (the book links are then relative).
 """
 from __future__ import annotations
 
@@ -18,9 +21,12 @@ import numpy as np
 import pytest
 
 from rnn_helpers.checks.registry import checks_for
+from rnn_helpers.grader.explain import MistakeRunner, describe
+from rnn_helpers.grader.feedback import BOOK_URL_ENV
 from rnn_helpers.grader.mistakes import catalogue
+from rnn_helpers.grader.mistakes.caught import NAMED as HOW_NAMED, VISIBLE as HOW_VISIBLE, how_caught
 from rnn_helpers.grader.pipeline import grade
-from rnn_helpers.grader.verify_records import FailureExplainer, explanation_message
+from rnn_helpers.grader.verify_records import FailureExplainer, raised_message
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 A = "02_simple_rnn"
@@ -29,7 +35,9 @@ T1_OLD = "    B, T, _ = x.shape\n"
 T1_NEW = T1_OLD + "    if T == 1:\n        return np.zeros((B, 1, h0.shape[1])), h0\n"
 NAMED = {"softmax_axis": ("softmax.max_wrong_axis", "test_softmax"),
          "softmax_global": ("softmax.global_max", "test_softmax")}
-
+# student -> a mistake its visible test catches (the first three raised a ValueError there before the test said why)
+VISIBLE = {"cell_W_ih": "rnn_cell_forward.untransposed_W_ih", "probs_W_out": "output_probs.untransposed",
+           "stack_reads_x": "stacked_rnn_forward.every_layer_reads_x", "forward_shift": "rnn_forward.shifted_store"}
 
 
 def _source(cell) -> str:
@@ -53,13 +61,16 @@ def graded(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("explained")
     solution = json.loads(SOLUTION.read_text(encoding="utf-8"))
     mistakes = catalogue(A)
-    notebooks = {sid: _with_change(solution, mistakes[mid].old, mistakes[mid].new) for sid, (mid, _) in NAMED.items()}
+    played = {sid: mid for sid, (mid, _) in NAMED.items()} | VISIBLE
+    notebooks = {sid: _with_change(solution, mistakes[mid].old, mistakes[mid].new) for sid, mid in played.items()}
     notebooks["t1"] = _with_change(solution, T1_OLD, T1_NEW)
     notebooks["solution"] = solution
     for sid, nb in notebooks.items():
         (tmp / "subs" / sid / A).mkdir(parents=True)
         (tmp / "subs" / sid / A / f"{A}.ipynb").write_text(json.dumps(nb), encoding="utf-8")
-    run = grade(A, tmp / "subs", tmp / "out", source_root=REPO, unsafe=True, echo=lambda s: None)
+    with pytest.MonkeyPatch.context() as env:
+        env.delenv(BOOK_URL_ENV, raising=False)
+        run = grade(A, tmp / "subs", tmp / "out", source_root=REPO, unsafe=True, echo=lambda s: None)
     out = tmp / "out"
     return {"run": run, "out": out,
             "json": {s["student_id"]: s for s in json.loads((out / "grades.json").read_text())["students"]},
@@ -102,6 +113,24 @@ def test_catalogued_mistake_is_named_everywhere(graded, student):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("student", sorted(NAMED) + sorted(VISIBLE))
+def test_the_grader_says_what_how_caught_says(graded, student):
+    """grades.json names a mistake exactly when ``how_caught`` finds it named, and the cell's message is the text
+    ``how_caught`` reports: the explanation, or the visible test's assert as the grader words a raised cell."""
+    mistake_id = NAMED[student][0] if student in NAMED else VISIBLE[student]
+    mistake = catalogue(A)[mistake_id]
+    runner = MistakeRunner(REPO / "solutions")
+    caught = how_caught(A, mistake, runner)
+    assert caught.how in (HOW_NAMED, HOW_VISIBLE), caught
+    assert caught.how == (HOW_NAMED if student in NAMED else HOW_VISIBLE), caught
+    entry = _cell(graded["json"][student], runner.notebook(A).test_cell(mistake.function))
+    assert not entry["passed"]
+    assert (mistake_id in entry["mistakes"]) == (caught.how == HOW_NAMED), (caught, entry)
+    expected = caught.detail if caught.how == HOW_NAMED else raised_message("AssertionError", caught.detail)
+    assert expected in entry["message"], (expected, entry["message"])
+
+
+@pytest.mark.slow
 def test_uncatalogued_wrong_function_is_described_by_where_it_fails(graded):
     entry = _cell(graded["json"]["t1"], "test_rnn_forward")
     assert not entry["passed"] and entry["mistakes"] == []
@@ -130,9 +159,7 @@ def test_feedback_shows_no_hidden_test_code_nor_reference_values(graded):
         entries = [c for c in graded["json"][sid]["cells"] if c["failing_cases"]]
         for check_name in {f["check"] for e in entries for f in e["failing_cases"]}:
             check = checks[check_name]
-            ref = check.reference_function()
-            call = check.reference_call or check.call or (lambda fn, case: fn(**case))
-            values = [f"{v:.6g}" for case in check.cases() for v in _numbers(call(ref, case))]
+            values = [f"{v:.6g}" for out in check.reference_outputs(check.cases()) for v in _numbers(out)]
             long = {v for v in values if len(v) >= 6}  # a "0" or "1" may be any text's
             assert long, check_name  # the check has values to leak
             shown = [v for v in long if v in page]
@@ -149,30 +176,54 @@ def _softmax_case_outputs(mistake_id: str):
     return check, outputs
 
 
+def _verdicts(check, outputs, expected, rtol=1e-7, atol=1e-12):
+    return [check.compare_output(o, e, rtol, atol) for o, e in zip(outputs, expected)]
+
+
 def test_explainer_names_a_mistake_that_matches_every_case():
     check, outputs = _softmax_case_outputs("softmax.max_wrong_axis")
-    explainer = FailureExplainer()
-    expected = [check.reference_function()(**c) for c in check.cases()]
-    explanation = explainer.explain(A, check, outputs, expected, 1e-7, 1e-12)
+    cases = check.cases()
+    expected = check.reference_outputs(cases)
+    explanation = FailureExplainer().explain(A, check, cases, outputs, expected, _verdicts(check, outputs, expected),
+                                             1e-7, 1e-12)
     assert explanation is not None and "softmax.max_wrong_axis" in explanation.mistakes
-    message = explanation_message(explanation)
+    message = describe(A, explanation.entry())
     assert message.startswith("softmax: likely mistake softmax.max_wrong_axis: ")
     assert catalogue(A)["softmax.max_wrong_axis"].section in message
+    assert message == explanation.text()  # one wording, whoever asks
+
+
+def test_explainer_uses_the_verdicts_it_is_given():
+    """The grader's per-case reasons are passed in, not recomputed: they are the failing cases' reasons."""
+    check, outputs = _softmax_case_outputs("softmax.max_wrong_axis")
+    cases = check.cases()
+    expected = check.reference_outputs(cases)
+    verdicts = [None] * len(cases)
+    verdicts[1] = "the grader's own reason"
+    explanation = FailureExplainer().explain(A, check, cases, outputs, expected, verdicts, 1e-7, 1e-12)
+    assert explanation.failing == (1,) and explanation.failing_cases() == [{"case": 1,
+                                                                            "reason": "the grader's own reason"}]
 
 
 def test_explainer_gives_nothing_without_a_catalogue():
     """The fixture course's assignment (not a course assignment) has no catalogue: no explanation."""
     check, outputs = _softmax_case_outputs("softmax.max_wrong_axis")
-    assert FailureExplainer().explain("ps1", check, outputs, outputs, 1e-7, 1e-12) is None
+    cases = check.cases()
+    assert FailureExplainer().explain("ps1", check, cases, outputs, outputs, ["differs"] * len(cases), 1e-7,
+                                      1e-12) is None
 
 
 def test_an_explainer_that_raises_costs_nothing_but_a_log_line(caplog):
     class Broken:
         name = "softmax"
 
-        def cases(self):
-            raise RuntimeError("cases exploded")
+        def compare_output(self, *args):
+            raise RuntimeError("compare exploded")
+
+        @property
+        def call(self):
+            raise RuntimeError("call exploded")
 
     with caplog.at_level("WARNING", logger="rnn_helpers.grader"):
-        assert FailureExplainer().explain(A, Broken(), [0.0], [1.0], 1e-7, 1e-12) is None
-    assert "could not explain 02_simple_rnn/softmax: RuntimeError: cases exploded" in caplog.text
+        assert FailureExplainer().explain(A, Broken(), [{}], [0.0], [1.0], ["differs"], 1e-7, 1e-12) is None
+    assert "could not explain 02_simple_rnn/softmax: RuntimeError: " in caplog.text

@@ -167,7 +167,9 @@ def test_a_canvas_export_graded_end_to_end_and_exported_back(tmp_path, monkeypat
     assert exported[0][:2] == ["Student", "ID"]
     assert {r[1]: float(r[5]) for r in exported[1:]} == {sid: float(r["score"]) for sid, r in rows.items()}
     assert _tree_hash(subs) == before
-    assert not [line for line in lines[1:] if not line.startswith("[")], lines
+    # the secret's line, what is graded, then only the progress (the export's layout said as "[layout] ...")
+    assert lines[0].startswith("NO GRADING SECRET: ") and lines[1].startswith("grading 3 student(s) against "), lines
+    assert not [line for line in lines[2:] if not line.startswith("[")], lines
 
 
 GRADESCOPE_METADATA = """\

@@ -5,8 +5,9 @@ For every catalogued mistake of every assignment:
 - it is one change to the solution's function (within 3 consecutive lines), its code compiles, and its
   book section is a heading of the book;
 - it is caught (``mistakes.caught.how_caught``): the visible test of its function fails with an assertion
-  message, or a hidden check fails on it and the explainer names it. A mistake that earns the cell's points
-  (``escapes``) or fails only with a generic message (``generic``) fails here.
+  message, or the visible test passes, a hidden check fails on it and the explainer names it. A mistake that
+  earns the cell's points (``escapes``) or fails only with a generic message (``generic``: a visible test that
+  raises another exception, which stops the cell before its hidden checks) fails here.
 
 Known holes, where the visible tests and the hidden cases are too weak today, are listed in ``HOLES`` with the
 fix they need; they are ``xfail(strict=True)``, so each goes red the moment it is fixed (then delete its line).
@@ -27,7 +28,7 @@ from pathlib import Path
 import pytest
 
 from rnn_helpers.checks.registry import ASSIGNMENTS, checks_for
-from rnn_helpers.grader.explain import MistakeRunner, compare_case, recorded_outputs
+from rnn_helpers.grader.explain import MistakeRunner, recorded_outputs
 from rnn_helpers.grader.mistakes import catalogue
 from rnn_helpers.grader.mistakes.caught import NAMED, VISIBLE, how_caught
 
@@ -41,13 +42,43 @@ HOLES: dict[tuple[str, str], str] = {}  # none today: the last three were fixed 
 
 # (assignment, mistake id) -> what the visible test's message must name: the fault, not another term the same assert
 # happens to involve (a missing tanh once read "h_next ignores b_hh"); one fault per assert
+# (a visible test turns the exception a mistake raises into an assert that says what is wrong: those are listed
+# here too, since a cell that raises anything else stops before its hidden checks and explains nothing)
 VISIBLE_NAMES = {
     ("01_motivation", "bag_of_words.integer_dtype"): "float64",
+    ("01_motivation", "one_hot.wrong_axis"): "LAST axis",
+    ("01_motivation", "embedding_lookup.columns"): "ROWS of W",
+    ("01_motivation", "embedding_lookup.time_major"): "batch first",
+    ("01_motivation", "pad_sequences.shortest"): "LONGEST",
     ("02_simple_rnn", "rnn_cell_forward.no_tanh"): "tanh(",
     ("02_simple_rnn", "rnn_cell_forward.relu"): "tanh(",
+    ("02_simple_rnn", "rnn_cell_forward.untransposed_W_ih"): "x_t @ W_ih.T",
+    ("02_simple_rnn", "rnn_forward.time_axis_0"): "reads x[:, t]",
+    ("02_simple_rnn", "rnn_forward.shifted_store"): "store step t at h[:, t]",
+    ("02_simple_rnn", "rnn_param_count.one_layer"): "two layers",
+    ("02_simple_rnn", "output_probs.untransposed"): "h @ W_out.T",
+    ("02_simple_rnn", "stacked_rnn_forward.every_layer_reads_x"): "state sequence of the layer below",
+    ("02_simple_rnn", "stacked_rnn_forward.first_layer_W_hh"): "its own parameters layers[1]",
+    ("02_simple_rnn", "torch_rnn_from_params.swapped_dims"): "FIRST axis",
+    ("03_bptt", "rnn_cell_backward.dx_transposed"): "dx_t = da @ W_ih",
+    ("03_bptt", "many_to_one_backward.time_major"): "(B, T, H), batch first",
+    ("03_bptt", "many_to_one_backward.only_x"): "return every gradient",
+    ("03_bptt", "numerical_gradient.rows_not_entries"): "one ENTRY",
+    ("03_bptt", "numerical_gradient.fixed_eps"): "use the eps argument",
     ("04_gru", "gru_cell_forward.gates_swapped"): "reset gate r is block 1",
+    ("04_gru", "gru_forward.keeps_cache"): "returns (h_next, cache)",
+    ("04_gru", "gru_cell_backward.tanh_of_tanh"): "do not take tanh of it again",
     ("05_lstm", "lstm_cell_forward.missing_b_hh"): "ignores b_hh",
     ("05_lstm", "lstm_cell_forward.forget_on_h"): "f * c_prev",
+    ("05_lstm", "lstm_forward.h_not_carried"): "carry both h and c",
+    ("05_lstm", "lstm_backward.dc_none"): "dc may be None",
+    ("06_applications", "sample_with_temperature.unnormalised"): "sum to 1",
+    ("06_applications", "persistence_forecast.keeps_axis"): "1-D array",
+    ("06_applications", "CharModel.bidirectional"): "no bidirectional layer",
+    ("06_applications", "CharModel.head_from_embedding"): "nn.Linear(hidden_size, V)",
+    ("06_applications", "train_step.clip_by_value"): "clip_grad_norm_",
+    ("06_applications", "train_step.not_flattened"): "flatten B and T",
+    ("06_applications", "beam_search.length_without_eos"): "eos included",
     ("06_applications", "softmax_with_temperature.max_before_scaling"): "maximum of the SCALED logits",
     ("06_applications", "train_step.no_zero_grad"): "zero_grad()",
     ("06_applications", "perplexity.sign"): "MINUS",
@@ -145,13 +176,13 @@ def test_the_harness_passes_the_solution(assignment, runner):
     ns, errors = nb.namespace()
     assert not errors, f"solution cells raise: {errors}"
     for function in nb.graded_functions():
-        assert nb.run_visible_test(function) is None, f"visible test of {function} fails on the solution"
+        assert nb.run_visible_test(function, ns) is None, f"visible test of {function} fails on the solution"
     for name, recorded in nb.recorded().items():
         check, cases = checks[name], checks[name].cases()
         got = recorded_outputs(eval(recorded.function, ns), check, cases)  # noqa: S307 - the notebook's expression
         expected = runner.reference(assignment, check, cases)
         for i, (g, e) in enumerate(zip(got, expected)):
-            assert compare_case(check, g, e, recorded.rtol, recorded.atol) is None, f"{name} case {i}"
+            assert check.compare_output(g, e, recorded.rtol, recorded.atol) is None, f"{name} case {i}"
 
 
 @pytest.mark.parametrize("assignment,mistake_id", [p.values for p in ALL])

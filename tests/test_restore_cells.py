@@ -83,11 +83,10 @@ def cell(nb, name: str):
     return found
 
 
-def restore(nb, *, layout=True):
+def restore(nb):
     """Run the preprocessor as the pipeline does; return the notes it stored."""
     store = GradingStore()
-    restorer = RestoreTestCells(store, {"ps1": RELEASED}, {"ps1": {e["name"]: e["source"] for e in LAYOUT}},
-                                {"ps1": LAYOUT} if layout else None, enabled=True)
+    restorer = RestoreTestCells(store, {"ps1": RELEASED}, {"ps1": LAYOUT}, enabled=True)
     restorer.preprocess(nb, {"nbgrader": {"student": "ann", "notebook": "ps1"}})
     return store.notes.get(("ann", "ps1"), [])
 
@@ -404,21 +403,3 @@ def test_cell_metadata_that_is_not_a_dict_is_replaced():
     nb.cells[-1]["metadata"] = ["not", "a", "dict"]
     assert restore(nb) == []
     assert_restored(nb, UNTOUCHED + ["y = 2"])
-
-
-# ----------------------------------------------------------------------------- without the layout
-
-
-def test_without_the_layout_it_only_notes_what_nbgrader_will_restore():
-    nb = released_notebook()
-    nb.cells.remove(cell(nb, "test_scale"))
-    cell(nb, "test_affine").source = "pass\n"
-    before = copy.deepcopy(nb)
-    assert restore(nb, layout=False) == ["test cell test_scale was missing and has been restored",
-                                         "test cell test_affine was modified and has been restored (its code was "
-                                         "edited)"]
-    assert nb == before
-    nb = released_notebook()
-    cell(nb, "test_affine").metadata["nbgrader"]["grade"] = False
-    assert restore(nb, layout=False) == ["test cell test_affine was modified and has been restored (its nbgrader "
-                                         "metadata)"]

@@ -161,6 +161,66 @@ def test_plain_nbclient_takes_the_kernel_manager_from_config(tmp_path):
     assert client.timeout == 30
 
 
+def test_the_autograde_chain_runs_the_sandboxs_execute_whatever_the_sandbox_config_holds(tmp_path):
+    """The sandboxed run's Execute step is SandboxExecute (with KeepGoingMixin) even when the sandbox config's
+    own chain lacks it: taking "the Execute class in that chain" left SafeExecute, whose kernel is unsandboxed."""
+    from types import SimpleNamespace
+
+    from nbgrader.preprocessors import Execute
+    from traitlets.config import Config
+
+    from rnn_helpers.grader.execute import KeepGoingMixin, PrivateKernelManager, SafeExecute
+    from rnn_helpers.grader.pipeline import _autograde_config
+
+    without = Config()
+    without.Autograde.autograde_preprocessors = [Execute]  # a chain without SandboxExecute
+    for sandbox_config in (executor_config(Limits(), tmp_path), without, Config()):
+        plan = SimpleNamespace(limits=Limits(), sandbox_config=sandbox_config, case_key="")
+        cfg = _autograde_config(plan, "verify", "restore")
+        execute = cfg.Autograde.autograde_preprocessors[0]
+        assert issubclass(execute, sandbox_kernel.SandboxExecute) and issubclass(execute, KeepGoingMixin)
+        assert execute(config=cfg).kernel_manager_class is sandbox_kernel.SandboxKernelManager
+        assert cfg.Autograde.autograde_preprocessors[1] == "verify"
+    unsafe = _autograde_config(SimpleNamespace(limits=Limits(), sandbox_config=None, case_key=""), "v", "r")
+    assert unsafe.Autograde.autograde_preprocessors[0] is SafeExecute
+    assert SafeExecute(config=unsafe).kernel_manager_class is PrivateKernelManager
+
+
+@pytest.mark.parametrize("value", [None, "", "not-a-pid", "1"])
+def test_the_launcher_refuses_without_the_graders_pid(tmp_path, value):
+    """Without $RNN_COURSE_GRADER_PID naming its parent, nothing would end the kernel when the grader dies: the
+    launcher exits 2 before reading its spec (the files named here do not exist) or creating any namespace."""
+    from rnn_helpers.grader.sandbox import GRADER_PID_ENV
+
+    env = {k: v for k, v in os.environ.items() if k != GRADER_PID_ENV}
+    if value is not None:
+        env[GRADER_PID_ENV] = value  # "1": a pid, but not the launcher's parent
+    done = subprocess.run([sys.executable, "-I", "-m", "rnn_helpers.grader.sandbox", str(tmp_path / "spec.json"),
+                           str(tmp_path / "scratch"), str(tmp_path / "kernel.json")], capture_output=True, text=True,
+                          env=env, timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert f"refusing to start a kernel: ${GRADER_PID_ENV} must be the pid of the grader" in done.stderr
+    assert "Traceback" not in done.stderr and not (tmp_path / "scratch").exists()
+
+
+def test_the_launcher_kills_the_namespace_when_the_grader_is_gone():
+    """The watch of ``_wait_watching_grader``: a grader that is (still) our parent lets the init finish; one that
+    is not (it died: we were re-parented) gets the init killed, the first time we look."""
+    from rnn_helpers.grader.sandbox import _wait_watching_grader
+
+    def child(seconds: float, code: int) -> int:
+        pid = os.fork()
+        if pid == 0:
+            time.sleep(seconds)
+            os._exit(code)
+        return pid
+
+    assert _wait_watching_grader(child(0.3, 3), os.getppid(), poll=0.05) == 3
+    started = time.monotonic()
+    assert _wait_watching_grader(child(60, 0), os.getppid() + 1_000_000, poll=0.05) == -9  # SIGKILL
+    assert time.monotonic() - started < 10
+
+
 # ---------------------------------------------------------------------------------------------------
 # Root: the real kernel
 

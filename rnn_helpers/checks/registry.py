@@ -18,7 +18,8 @@ A *check* is what one hidden test records and the grader compares. It is declare
   ``reference_call(ref, case)`` (optional) does the same for the reference when its signature differs;
   ``compare(student, expected, rtol, atol) -> str | None`` (optional) replaces the default comparison
   (:func:`rnn_helpers.checks.compare.compare_values`) and returns ``None`` when equal or a one-line reason when
-  not; :meth:`Check.compare_output` applies whichever the check uses.
+  not; :meth:`Check.compare_output` applies whichever the check uses (every caller compares through it), and
+  :meth:`Check.reference_output` computes the reference's output on a case (every caller computes it so).
 - ``from_scratch`` marks functions that must not call the reference or torch's recurrent modules.
 
 The hidden test in the notebook is one line per check, with the tolerance written in it::
@@ -36,6 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from rnn_helpers.checks.compare import DEFAULT_ATOL, DEFAULT_RTOL, compare_values
+from rnn_helpers.checks.records import CaseError
 
 ASSIGNMENTS = ("01_motivation", "02_simple_rnn", "03_bptt", "04_gru", "05_lstm", "06_applications")
 
@@ -56,12 +58,30 @@ class Check:
         module, _, name = self.reference.partition(":")
         return getattr(importlib.import_module(module), name)
 
+    def reference_output(self, case: dict) -> Any:
+        """The reference's output on one case (grader side only): ``reference_call``, else ``call``, else
+        ``reference(**case)``."""
+        call = self.reference_call or self.call or (lambda fn, c: fn(**c))
+        return call(self.reference_function(), case)
+
+    def reference_outputs(self, cases: list[dict]) -> list:
+        """The reference's outputs on ``cases`` (grader side only), one per case."""
+        return [self.reference_output(case) for case in cases]
+
     def compare_output(self, student: Any, expected: Any, rtol: float, atol: float) -> str | None:
         """One case: ``None`` when the student's (decoded) output matches the reference's, else the reason.
 
-        The check's own ``compare`` if it has one, else :func:`~rnn_helpers.checks.compare.compare_values`.
+        A case on which the student's function raised (a :class:`~rnn_helpers.checks.records.CaseError`) fails
+        with its message; otherwise the check's own ``compare`` decides if it has one, else
+        :func:`~rnn_helpers.checks.compare.compare_values`. A comparison that raises on what the student returned
+        fails the case too (it never matches, and never stops the grading).
         """
-        return (self.compare or compare_values)(student, expected, rtol, atol)
+        if isinstance(student, CaseError):
+            return f"raised {student.message}"
+        try:
+            return (self.compare or compare_values)(student, expected, rtol, atol)
+        except Exception as exc:  # noqa: BLE001 - what cannot be compared does not match
+            return f"could not be compared ({type(exc).__name__}: {exc})"
 
 
 def checks_for(assignment: str) -> dict[str, Check]:

@@ -24,28 +24,28 @@ import pathlib
 import statistics
 from collections import Counter
 
-from .feedback import book_href, mistake_items
-from .grades_json import write_atomic
+from .atomic_write import write_atomic
+from .explain import describe, mistake_items
+from .feedback import book_href
+from .verify_records import visible_test_message
 
 MAX_REASONS = 8  # the reasons listed per cell at most
-FIRST_WRONG = "; first wrong value"
-VISIBLE = "the test cell raised AssertionError: "
 
 
-def _reasons(cell) -> list[tuple[str, str]]:
-    """``(kind, text)`` of why one failed cell earned nothing, one per distinct reason."""
-    out = [("mistake", m) for m in cell.mistakes]
-    explained = set(cell.explanations)
-    for text in cell.explanations:
-        if " likely mistake " not in text:
-            out.append(("hidden check", text.split(FIRST_WRONG)[0]))
+def _reasons(assignment: str, cell) -> list[tuple[str, str]]:
+    """``(kind, text)`` of why one failed cell earned nothing, one per distinct reason. A hidden check's
+    description leaves out its first wrong value, which differs from student to student."""
+    out = []
+    for entry in cell.explanations:
+        out += [("mistake", m) for m in entry["mistakes"]]
+        if not entry["mistakes"]:
+            out.append(("hidden check", describe(assignment, dict(entry, first_wrong=""))))
+    explained = {describe(assignment, entry) for entry in cell.explanations}  # the messages they are
     for message in cell.messages:
         if message in explained or message in cell.findings:
             continue
-        if message.startswith(VISIBLE):
-            out.append(("visible test", message[len(VISIBLE):]))
-        else:
-            out.append(("other", message))
+        visible = visible_test_message(message)
+        out.append(("visible test", visible) if visible is not None else ("other", message))
     if cell.findings:
         out.append(("source scan", "the source scan flagged the student's code"))
     return list(dict.fromkeys(out))
@@ -66,8 +66,7 @@ def needs_look(res) -> list[str]:
 
 
 def report(results, layout: dict[str, list[dict]], assignment: str) -> dict:
-    """The class's figures (what ``report.json`` holds)."""
-    results = sorted(results, key=lambda r: r.student_id)
+    """The class's figures (what ``report.json`` holds); the students in the order given."""
     scores = [r.score for r in results]
     max_score = max([r.max_score for r in results] + [0.0])
     cells = []
@@ -80,7 +79,7 @@ def report(results, layout: dict[str, list[dict]], assignment: str) -> dict:
             counts: Counter = Counter()
             for c in decided:
                 if not c.passed:
-                    counts.update(_reasons(c))
+                    counts.update(_reasons(assignment, c))
             mistakes = {i: (says, section) for i, says, section in
                         mistake_items(assignment, [t for (k, t) in counts if k == "mistake"])}
             reasons = []

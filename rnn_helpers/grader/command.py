@@ -101,21 +101,21 @@ def _run(args) -> int:
     from .pipeline import grade
     from .progress import Progress
 
-    secret = read_secret(getattr(args, "secret_file", None))
+    secret = read_secret(args.secret_file)
 
     def echo(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
 
     result = grade(args.assignment, args.submissions, args.out, source_root=root, db_url=args.db,
-                   unsafe=args.unsafe, echo=echo, layout=getattr(args, "layout", None),
-                   export=getattr(args, "export", None), secret=secret, regrade=getattr(args, "regrade", False),
+                   unsafe=args.unsafe, echo=echo, layout=args.layout,
+                   export=args.export, secret=secret, regrade=args.regrade,
                    progress=lambda total, echo: Progress.for_stream(total, echo, sys.stderr))
     give_to_sudo_user(result.out)
     print(grades_csv.summary(result.students, sandboxed=result.sandboxed, sandbox_reason=result.sandbox_reason))
     print(f"{result.graded} student(s) graded by this run, {result.kept} kept from an earlier run into "
           f"{result.out} (--regrade grades all)")
     print(f"wrote {result.out / 'grades.csv'} and {result.out / 'feedback'}")
-    if getattr(args, "export", None):
+    if args.export:
         from .lms_export import parse_export
 
         print(f"wrote {result.out / ('grades_' + parse_export(args.export)[0] + '.csv')} for the LMS's gradebook import")

@@ -125,9 +125,6 @@ def quiet_kernel_stdio(launch_kw: dict) -> dict:
     return launch_kw
 
 
-GRADER_PID_ENV = "RNN_COURSE_GRADER_PID"  # the coordinator's pid: the sandbox launcher ends when it is gone
-
-
 def kernel_launch_env(env: dict | None, case_key: str) -> dict:
     """The environment a kernel (or the sandbox launcher) is started with: the grader's, without the raw grading
     secret, with the assignment's case key (``"<assignment>:<hex>"``, :mod:`rnn_helpers.checks.seeds`) when there
@@ -135,6 +132,9 @@ def kernel_launch_env(env: dict | None, case_key: str) -> dict:
     from rnn_helpers.checks.seeds import CASE_KEY_ENV
 
     from .grading_secret import SECRET_ENV
+    # imported here: a sandbox module that cannot be imported must stop grading with its own message
+    # (pipeline.required_module), not break the import of this module
+    from .sandbox import GRADER_PID_ENV
 
     env = {k: v for k, v in (os.environ if env is None else env).items() if k not in (SECRET_ENV, CASE_KEY_ENV)}
     if case_key:

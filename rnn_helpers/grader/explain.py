@@ -15,9 +15,11 @@ When a student's function fails a hidden check, :func:`explain` says why, from t
 
 What comes out may go into the feedback: mistake ids (the catalogue gives the sentence and the book section),
 case numbers, feature names and one element of the reference output. No hidden test code, no case inputs.
+:meth:`Explanation.entry` is what the grader stores (``CellResult.explanations``) and :func:`describe` the one
+wording of it, which the feedback, ``grades.csv``, ``grades.json`` and the class report all use.
 
-Comparison is the grader's: :meth:`Check.compare_output` when the registry has it, else the check's ``compare``
-or :func:`rnn_helpers.checks.compare.compare_values` (the same choice ``verify_records`` makes).
+Comparison is the grader's, :meth:`Check.compare_output`, and the per-case reasons ``verify_records`` found are
+passed in rather than computed again.
 """
 from __future__ import annotations
 
@@ -35,8 +37,6 @@ from rnn_helpers.checks import records
 from rnn_helpers.checks.records import CaseError
 from rnn_helpers.checks.registry import Check, checks_for
 
-from rnn_helpers.checks.compare import compare_values
-
 from .mistakes import Mistake, case_features as catalogue_features, catalogue
 from .mistakes.solution import SolutionNotebook
 
@@ -51,28 +51,9 @@ STATE = ("h0", "h_prev", "c0", "c_prev")
 
 
 # ----- comparing, as the grader does
-def compare_case(check: Check, student: Any, expected: Any, rtol: float, atol: float) -> str | None:
-    """The grader's verdict on one case: ``None`` when ``student`` matches ``expected``, else the reason."""
-    if isinstance(student, CaseError):
-        return f"raised {student.message}"
-    try:
-        if hasattr(check, "compare_output"):
-            return check.compare_output(student, expected, rtol, atol)
-        return (check.compare or compare_values)(student, expected, rtol, atol)
-    except Exception as exc:  # noqa: BLE001 - what cannot be compared does not match
-        return f"could not be compared ({type(exc).__name__}: {exc})"
-
-
 def recorded_outputs(fn: Callable, check: Check, cases: list[dict]) -> list:
     """What a hidden test records for ``fn`` on ``cases``, decoded as the grader decodes a record."""
     return [records.decode(json.loads(json.dumps(v))) for v in records.run_cases(fn, cases, check.call)]
-
-
-def reference_outputs(check: Check, cases: list[dict]) -> list:
-    """The reference's outputs on ``cases``, computed as the grader's ``ReferenceCache`` computes them."""
-    ref = check.reference_function()
-    call = check.reference_call or check.call or (lambda fn, case: fn(**case))
-    return [call(ref, case) for case in cases]
 
 
 def _error_text(e: CaseError) -> str:
@@ -84,7 +65,7 @@ def _same(check: Check, a: Any, b: Any, rtol: float, atol: float) -> bool:
     """Two outputs of one case agree: under the check's comparison, or as the same error with the same message."""
     if isinstance(a, CaseError) or isinstance(b, CaseError):
         return isinstance(a, CaseError) and isinstance(b, CaseError) and _error_text(a) == _error_text(b)
-    return compare_case(check, a, b, rtol, atol) is None
+    return check.compare_output(a, b, rtol, atol) is None
 
 
 # ----- features of cases
@@ -296,15 +277,20 @@ class MistakeRunner:
         """The reference's outputs on the cases (cached for the run)."""
         key = (assignment, check.name, "", fingerprint or _fingerprint(cases))
         if key not in self._outputs:
-            self._outputs[key] = reference_outputs(check, cases)
+            self._outputs[key] = check.reference_outputs(cases)
         return self._outputs[key]
 
     def namespace(self, assignment: str, mistake: Mistake) -> dict:
+        """The solution notebook run with the mistake in place (once per mistake for the run)."""
         key = (assignment, mistake.id)
         if key not in self._namespaces:
             nb = self.notebook(assignment)
             self._namespaces[key], _ = nb.namespace({mistake.function: nb.mistaken_source(mistake)})
         return self._namespaces[key]
+
+    def visible_error(self, assignment: str, mistake: Mistake) -> BaseException | None:
+        """What the visible test of the mistake's function raises with the mistake in place (None: it passes)."""
+        return self.notebook(assignment).run_visible_test(mistake.function, self.namespace(assignment, mistake))
 
     def outputs(self, assignment: str, check: Check, mistake: Mistake, cases: list[dict],
                 fingerprint: str | None = None) -> list:
@@ -325,6 +311,26 @@ class MistakeRunner:
 
 
 # ----- the explanation
+def mistake_items(assignment: str, ids) -> list[tuple[str, str, str]]:
+    """``(id, sentence, section)`` of catalogued mistakes (an id the catalogue lacks has no sentence)."""
+    try:
+        found = catalogue(assignment)
+    except (KeyError, ImportError, ValueError):
+        found = {}
+    return [(i, found[i].says, found[i].section) if i in found else (i, "", "") for i in ids]
+
+
+def describe(assignment: str, entry: dict) -> str:
+    """The one wording of an explained hidden failure (an :meth:`Explanation.entry`): the named mistakes (id,
+    what to fix, book section), or where the function fails and its first wrong value."""
+    if entry["mistakes"]:
+        named = [f"{i}: {says} (book: {section})" if says else i
+                 for i, says, section in mistake_items(assignment, entry["mistakes"])]
+        return f"{entry['check']}: likely mistake " + " Or likely mistake ".join(named)
+    first = f"; first wrong value: {entry['first_wrong']}" if entry["first_wrong"] else ""
+    return f"{entry['check']}: {entry['where']}{first}"
+
+
 @dataclass(frozen=True)
 class Explanation:
     """Why one check failed (see the module docstring); ``mistakes`` are catalogue ids."""
@@ -346,33 +352,36 @@ class Explanation:
         """For ``grades.json``: one ``{"case", "reason"}`` per failing case."""
         return [{"case": i, "reason": self.reasons.get(i, "")} for i in self.failing]
 
-    def text(self) -> str:
-        """One paragraph for the feedback: the named mistakes with their book sections, or where it fails."""
-        if not self.failing:
-            return f"{self.check}: every case matches the reference"
-        if self.mistakes:
-            found = catalogue(self.assignment)
-            parts = [f"{found[i].says} (book: {found[i].section})" if i in found else i for i in self.mistakes]
-            return f"{self.check}: likely mistake: " + " Or: ".join(parts)
+    def where(self) -> str:
+        """Which cases fail and what only they share (without the first wrong value)."""
         n = len(self.passing) + len(self.failing)
         cases = ", ".join(map(str, self.failing))
         if not self.passing:
-            where = f"fails on every case ({n})"
-        elif self.features:
-            where = f"fails only when {' and '.join(self.features[:MAX_FEATURES])} (cases {cases} of {n})"
-        else:
-            where = f"fails on cases {cases} of {n}; nothing in their shapes or values sets them apart"
-        first = f"; first wrong value: {self.first_wrong.text()}" if self.first_wrong else ""
-        return f"{self.check}: {where}{first}"
+            return f"fails on every case ({n})"
+        if self.features:
+            return f"fails only when {' and '.join(self.features[:MAX_FEATURES])} (cases {cases} of {n})"
+        return f"fails on cases {cases} of {n}; nothing in their shapes or values sets them apart"
+
+    def entry(self) -> dict:
+        """What the grader keeps of a failed check (``CellResult.explanations``): plain data, for :func:`describe`."""
+        return {"check": self.check, "mistakes": list(self.mistakes), "where": self.where(),
+                "first_wrong": self.first_wrong.text() if self.first_wrong else ""}
+
+    def text(self) -> str:
+        """One paragraph for the feedback (:func:`describe` of :meth:`entry`)."""
+        if not self.failing:
+            return f"{self.check}: every case matches the reference"
+        return describe(self.assignment, self.entry())
 
 
 def explain(assignment: str, check_name: str, cases: list[dict], student_outputs: list, rtol: float,
             atol: float, *, check: Check | None = None, expected: list | None = None,
-            runner: MistakeRunner | None = None) -> Explanation:
+            reasons: list[str | None] | None = None, runner: MistakeRunner | None = None) -> Explanation:
     """Explain the student's outputs of one check (decoded records, one per case; see the module docstring).
 
     ``check`` defaults to the registry's; ``expected`` (the reference outputs on ``cases``) is computed when not
-    given; ``runner`` keeps the mistakes' outputs for the whole grading run (a new one is made when not given).
+    given, and so are ``reasons`` (the grader's verdict on each case, ``Check.compare_output``); ``runner`` keeps
+    the mistakes' outputs for the whole grading run (a new one is made when not given).
     """
     check = check or checks_for(assignment)[check_name]
     if len(student_outputs) != len(cases):
@@ -381,15 +390,16 @@ def explain(assignment: str, check_name: str, cases: list[dict], student_outputs
     fingerprint = _fingerprint(cases)
     if expected is None:
         expected = runner.reference(assignment, check, cases, fingerprint)
-    reasons = {i: compare_case(check, s, e, rtol, atol) for i, (s, e) in enumerate(zip(student_outputs, expected))}
-    failing = tuple(i for i, r in reasons.items() if r)
-    passing = tuple(i for i, r in reasons.items() if not r)
+    if reasons is None:
+        reasons = [check.compare_output(s, e, rtol, atol) for s, e in zip(student_outputs, expected)]
+    failing = tuple(i for i, r in enumerate(reasons) if r)
+    passing = tuple(i for i, r in enumerate(reasons) if not r)
     if not failing:
         return Explanation(assignment, check_name, (), passing, ())
     named = []
     for mistake in runner.candidates(assignment, check_name):
         outputs = runner.outputs(assignment, check, mistake, cases, fingerprint)
-        if all(compare_case(check, o, e, rtol, atol) is None for o, e in zip(outputs, expected)):
+        if all(check.compare_output(o, e, rtol, atol) is None for o, e in zip(outputs, expected)):
             continue  # the mistake passes the check: it explains no failure
         if all(_same(check, s, o, rtol, atol) for s, o in zip(student_outputs, outputs)):
             named.append(mistake.id)

@@ -54,35 +54,28 @@ def book_href(section: str) -> str:
     return f"{base}book/{section}"
 
 
-def mistake_items(assignment: str, ids) -> list[tuple[str, str, str]]:
-    """``(id, sentence, section)`` of catalogued mistakes (an id the catalogue lacks has no sentence)."""
-    try:
-        from .mistakes import catalogue
-
-        found = catalogue(assignment)
-    except (KeyError, ImportError, ValueError):
-        found = {}
-    return [(i, found[i].says, found[i].section) if i in found else (i, "", "") for i in ids]
-
-
 def _book_link(section: str) -> str:
     href = book_href(section)
     return f'<a href="{_e(href)}">book: {_e(section.replace(".html", "").replace("#", " / "))}</a>'
 
 
 def _explanations(assignment: str, cells) -> str:
-    """The "what to fix first" section: named mistakes with their book links, else where a check fails."""
+    """The "what to fix first" section: named mistakes with their book links, else where a check fails
+    (from each failed cell's ``explanations``, worded by :func:`.explain.describe`)."""
+    from .explain import describe, mistake_items
+
     items = []
     for c in cells:
-        if c.passed or not (c.mistakes or c.explanations):
+        if c.passed:
             continue
-        for mid, says, section in mistake_items(assignment, c.mistakes):
-            link = f" ({_book_link(section)})" if section else ""
-            items.append(f"<li><code>{_e(c.name)}</code>: likely mistake <code>{_e(mid)}</code>: {_e(says)}{link}"
-                         "</li>")
-        for text in c.explanations:
-            if " likely mistake " not in text:
-                items.append(f"<li><code>{_e(c.name)}</code>: {_e(text)}</li>")
+        for entry in c.explanations:
+            if not entry["mistakes"]:
+                items.append(f"<li><code>{_e(c.name)}</code>: {_e(describe(assignment, entry))}</li>")
+            for mid, says, section in mistake_items(assignment, entry["mistakes"]):
+                link = f" ({_book_link(section)})" if section else ""
+                items.append(f"<li><code>{_e(c.name)}</code>: likely mistake <code>{_e(mid)}</code>: {_e(says)}"
+                             f"{link}</li>")
+    items = list(dict.fromkeys(items))  # a mistake two checks of a cell name is listed once
     if not items:
         return ""
     return ('<section id="explanations"><h2>What to fix first</h2><ul class="explain">' + "".join(items)

@@ -5,28 +5,32 @@ The file is one object::
     {"assignment": "02_simple_rnn",
      "students": [{"student_id", "folder", "score", "max_score", "status", "notes": [str],
                    "cells": [{"name", "notebook", "points", "max_points", "passed", "message",
-                              "mistakes": [id], "failing_cases": [{"check", "case", "reason"}]}]}]}
+                              "mistakes": [id], "failing_cases": [{"check", "case", "reason"}],
+                              "explanations": [{"check", "mistakes", "where", "first_wrong"}]}]}]}
 
-Students are sorted by ``student_id`` and cells come in the notebook's order, so grading the same
-submissions twice gives the same file. ``message`` is why the cell earned nothing (the messages joined by
-``"; "``, empty for a pass); ``mistakes`` are the catalogue ids (``rnn_helpers.grader.mistakes``) the grader
-named for a failed hidden check, ``failing_cases`` the hidden cases that failed (their number and the
-grader's one-line reason, never their inputs). It is written atomically: a reader sees the old file or the
-new one, never half of one.
+Students come in the order given (the pipeline sorts them by ``student_id``) and cells in the notebook's order,
+so grading the same submissions twice gives the same file. ``message`` is why the cell earned nothing (the
+messages joined by ``"; "``, ``"no points"`` when there are none, as in ``grades.csv``; empty for a pass);
+``mistakes`` are the catalogue ids (``rnn_helpers.grader.mistakes``) the grader named for a failed hidden check,
+``failing_cases`` the hidden cases that failed (their number and the grader's one-line reason, never their
+inputs), ``explanations`` what the grader found of each failed check (``explain.Explanation.entry``: the named
+mistakes, or where it fails and its first wrong value; ``message`` holds their wording,
+:func:`rnn_helpers.grader.explain.describe`). It is written atomically (:func:`.atomic_write.write_atomic`): a
+reader sees the old file or the new one, never half of one.
 """
 from __future__ import annotations
 
 import json
-import os
 import pathlib
-import tempfile
+
+from .atomic_write import write_atomic
 
 
 def cell_entry(notebook: str, cell) -> dict:
     return {"name": cell.name, "notebook": notebook, "points": cell.points, "max_points": cell.max_points,
-            "passed": bool(cell.passed), "message": "; ".join(cell.messages) if not cell.passed else "",
-            "mistakes": list(getattr(cell, "mistakes", [])),
-            "failing_cases": [dict(c) for c in getattr(cell, "failing_cases", [])]}
+            "passed": bool(cell.passed), "message": "" if cell.passed else ("; ".join(cell.messages) or "no points"),
+            "mistakes": list(cell.mistakes), "failing_cases": [dict(c) for c in cell.failing_cases],
+            "explanations": [dict(e) for e in cell.explanations]}
 
 
 def student_entry(res) -> dict:
@@ -37,28 +41,7 @@ def student_entry(res) -> dict:
 
 def grades(results, assignment: str) -> dict:
     """What ``grades.json`` holds (see the module docstring)."""
-    return {"assignment": assignment,
-            "students": [student_entry(r) for r in sorted(results, key=lambda r: r.student_id)]}
-
-
-def write_atomic(path: pathlib.Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder and ``os.replace``."""
-    path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)  # as an ordinary open() would (mkstemp makes it 0600)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    return {"assignment": assignment, "students": [student_entry(r) for r in results]}
 
 
 def write_json(path: pathlib.Path, results, assignment: str) -> None:

@@ -2,10 +2,13 @@
 
 Every hidden-test case seed is derived from the secret when there is one (:mod:`rnn_helpers.checks.seeds`):
 the grader computes the references under the assignment's *case key* (HMAC-SHA256 of the secret) and hands the
-student's kernel that key, never the secret (THREAT_MODEL.md). Without a secret the published seeds are used, and
-a student who computed their outputs beforehand can hard-code them: the command says so on its first line.
+student's kernel that key, never the secret (THREAT_MODEL.md). That holds in the sandbox only: under ``--unsafe``
+the kernel runs as the grader's user and can read the secret, which the first line then calls disclosed. Without a
+secret the published seeds are used, and a student who computed their outputs beforehand can hard-code them: the
+command says so on its first line.
 
-The secret is read from ``--secret-file PATH`` (its bytes, surrounding whitespace removed) or else from the
+The secret is read from ``--secret-file PATH`` (its bytes, surrounding whitespace removed; a file that other
+users may read or write is refused) or else from the
 environment variable :data:`SECRET_ENV` (UTF-8). The file wins when both are given: it is the explicit choice of
 this invocation, the variable an ambient default.
 """
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import os
 import pathlib
+import stat
 from dataclasses import dataclass
 
 SECRET_ENV = "RNN_COURSE_GRADING_SECRET"
@@ -34,11 +38,18 @@ class GradingSecret:
 
         return assignment_key(self.value, assignment)
 
-    def first_line(self) -> str:
+    def first_line(self, *, unsafe: bool) -> str:
+        """The command's first line; ``unsafe``: the kernels run without the sandbox (``--unsafe``)."""
         if self.value is None:
             return (f"NO GRADING SECRET: the hidden cases use the published seeds, whose outputs a student can "
                     f"hard-code; give --secret-file PATH or ${SECRET_ENV} for a per-term secret")
-        return f"grading secret from {self.source}: the hidden cases are this term's own"
+        line = f"grading secret from {self.source}: the hidden cases are this term's own"
+        if unsafe:
+            # without the sandbox the student's code runs as this user: it can read the file, or the grader's
+            # environment in /proc (THREAT_MODEL.md)
+            line += ("; but with --unsafe the students' code can read it: treat this secret as disclosed and use "
+                     "a new one for any later grading")
+        return line
 
 
 NO_SECRET = GradingSecret(None, "")
@@ -47,15 +58,21 @@ NO_SECRET = GradingSecret(None, "")
 def read_secret(secret_file: str | os.PathLike | None = None, environ=None) -> GradingSecret:
     """The secret of ``--secret-file`` (if given), else of ``$RNN_COURSE_GRADING_SECRET``, else none.
 
-    Raises :class:`~rnn_helpers.grader.submissions.InvocationError` for a file that cannot be read or a secret
-    shorter than :data:`MIN_SECRET_BYTES` (an empty variable counts as not set)."""
+    Raises :class:`~rnn_helpers.grader.submissions.InvocationError` for a file that cannot be read, one that
+    users other than its owner may read or write, or a secret shorter than :data:`MIN_SECRET_BYTES` (an empty
+    variable counts as not set)."""
     from .submissions import InvocationError
 
     environ = os.environ if environ is None else environ
     if secret_file is not None:
         path = pathlib.Path(secret_file)
         try:
-            value = path.read_bytes().strip()
+            with open(path, "rb") as fh:
+                mode = os.fstat(fh.fileno()).st_mode  # of the file read, not of whatever the path names later
+                if mode & 0o077:  # fail closed: a secret others may read (or write) is no secret
+                    raise InvocationError(f"--secret-file {path} can be read or written by other users (mode "
+                                          f"{stat.S_IMODE(mode):04o}); chmod 600 it")
+                value = fh.read().strip()
         except OSError as exc:
             raise InvocationError(f"cannot read --secret-file {path}: {exc.strerror or exc}") from None
         source = f"--secret-file {path}"

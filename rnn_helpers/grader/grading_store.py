@@ -20,10 +20,11 @@ class CellResult:
     messages: list[str] = field(default_factory=list)  # why it failed (or notes on a pass)
     kind: str = "test"  # "test" or "manual"
     # why a hidden check failed (:mod:`.explain`): catalogued mistakes named on every case, the failing
-    # cases ({"check", "case", "reason"}), and one explanation text per explained check
+    # cases ({"check", "case", "reason"}), and one explanation per explained check (``Explanation.entry``:
+    # {"check", "mistakes", "where", "first_wrong"}, worded by ``explain.describe``)
     mistakes: list[str] = field(default_factory=list)
     failing_cases: list[dict] = field(default_factory=list)
-    explanations: list[str] = field(default_factory=list)
+    explanations: list[dict] = field(default_factory=list)
     findings: list[str] = field(default_factory=list)  # the source scan's, of the student's cells before it
 
 

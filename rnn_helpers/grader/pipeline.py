@@ -14,7 +14,6 @@ Set ``RNN_GRADE_DEBUG=1`` to see nbgrader's own log while grading.
 """
 from __future__ import annotations
 
-import dataclasses
 import importlib
 import logging
 import os
@@ -154,15 +153,15 @@ class _Plan:
     scanner: Scanner
     limits: Any  # sandbox.Limits
     sandbox_config: Any  # traitlets Config of sandbox_kernel.executor_config, None for --unsafe
-    explainer: FailureExplainer | None = None  # explains failed hidden checks, one per run (verify_records)
-    case_key: str = ""  # "<assignment>:<hex>" for the kernel's record_check (seeds.CASE_KEY_ENV); "": published
+    explainer: FailureExplainer | None  # explains failed hidden checks, one per run (verify_records)
+    case_key: str  # "<assignment>:<hex>" for the kernel's record_check (seeds.CASE_KEY_ENV); "": published
 
     def preprocessors(self) -> tuple[GradingStore, VerifyRecords, RestoreTestCells]:
         """A fresh store, and the grader's two preprocessors writing into it, for one student."""
         store = GradingStore()
         verify = VerifyRecords(store, self.references, self.trusted, self.locked, self.assignment, self.scanner,
                                cell_timeout=self.limits.cell_timeout, explainer=self.explainer, enabled=True)
-        restore = RestoreTestCells(store, self.released, self.trusted, self.source_layout, enabled=True)
+        restore = RestoreTestCells(store, self.released, self.source_layout, enabled=True)
         return store, verify, restore
 
 
@@ -205,7 +204,7 @@ def grade(assignment: str, submissions: pathlib.Path, out: pathlib.Path, *, sour
         gradebook.check_database(db_url)
 
     # the secret's line comes first, before anything else the run says; a wrong invocation prints only its error
-    echo = _first_saying(echo, secret.first_line())
+    echo = _first_saying(echo, secret.first_line(unsafe=sandbox_kernel is None))
     remove_dead_runs_folders()
     case_key = secret.case_key(assignment)
     work = pathlib.Path(tempfile.mkdtemp(prefix=f"{WORK_PREFIX}{os.getpid()}-"))  # see remove_dead_runs_folders
@@ -218,13 +217,13 @@ def grade(assignment: str, submissions: pathlib.Path, out: pathlib.Path, *, sour
         gradebook.add_students(course, [s.student_id for s in students])
         sandbox_config = None if sandbox_kernel is None else sandbox_kernel.executor_config(limits, work / "sandbox")
         plan = _plan(course, ReferenceCache(checks_provider), scanner, limits, sandbox_config,
-                     FailureExplainer(source_root / "solutions"))
-        plan = dataclasses.replace(plan, case_key=f"{assignment}:{case_key.hex()}" if case_key else "")
+                     FailureExplainer(source_root / "solutions"), f"{assignment}:{case_key.hex()}" if case_key else "")
         store = results_store.ResultsStore(out, assignment)
         fingerprint = results_store.run_fingerprint(
-            expected_sources, results_store.checks_sources(checks_provider(assignment)), case_key)
+            expected_sources, results_store.checks_sources(checks_provider(assignment)), case_key,
+            sandboxed=sandbox_kernel is not None, limits=limits)
         progress = (progress or Progress)(len(students), echo)
-        results, graded, kept = [], 0, 0
+        results = []
         with using_case_key(assignment, case_key):  # the references' cases, computed here, are this term's
             for sub in students:
                 key = results_store.result_key(fingerprint, sub)
@@ -232,12 +231,13 @@ def grade(assignment: str, submissions: pathlib.Path, out: pathlib.Path, *, sour
                 if stored is not None:
                     result = results_store.kept_result(sub, assignment, stored)
                     results_store.reenter(course, result)
-                    kept += 1
                 else:
                     progress.start(sub.student_id)
-                    result = _grade_student(course, sub, plan)
-                    store.save(key, result)  # committed now: a run killed later keeps it
-                    graded += 1
+                    result, grader_failed = _grade_student(course, sub, plan)
+                    # committed now, so that a run killed later keeps it; unless the grader itself failed (nbgrader
+                    # or the kernel could not start, a locked database, a full disk): the next run grades it again
+                    if not grader_failed:
+                        store.save(key, result)
                 progress.finish_student(sub.student_id, kept=stored is not None)
                 results.append(result)
         progress.close()
@@ -248,7 +248,7 @@ def grade(assignment: str, submissions: pathlib.Path, out: pathlib.Path, *, sour
 
             write_export(out, export, results, assignment, echo)
         why = sandbox_reason if not sandboxed else "the sandbox works here, but --unsafe was given"
-        return GradeRun(assignment, results, out, sandboxed and not unsafe, why, graded, kept)
+        return GradeRun(assignment, results, out, sandboxed and not unsafe, why, progress.graded, progress.kept)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -285,14 +285,14 @@ def _collect(submissions: pathlib.Path, assignment: str, expected_sources: list[
 
 
 def _plan(course, references: ReferenceCache, scanner: Scanner, limits, sandbox_config,
-          explainer: FailureExplainer | None = None) -> _Plan:
+          explainer: FailureExplainer | None, case_key: str) -> _Plan:
     from . import gradebook
 
     layout = gradebook.grade_cells(course)
     return _Plan(course.assignment, layout, _released_tests(course, layout),
                  {nb: gradebook.trusted_sources(course, nb) for nb in layout},
                  {nb: gradebook.source_layout(course, nb) for nb in layout},
-                 _locked_cells(course, layout), references, scanner, limits, sandbox_config, explainer)
+                 _locked_cells(course, layout), references, scanner, limits, sandbox_config, explainer, case_key)
 
 
 def _first_saying(echo: Callable[[str], None], first: str) -> Callable[[str], None]:
@@ -355,6 +355,7 @@ def _write_outputs(out: pathlib.Path, course, plan: _Plan, results: list[Student
     from . import class_report, feedback, grades_csv, grades_json
 
     assignment = course.assignment
+    results = sorted(results, key=lambda r: r.student_id)  # every file lists the students in this one order
     out.mkdir(parents=True, exist_ok=True)
     _remove_stale_feedback(out / "feedback", assignment)
     for res in results:
@@ -435,9 +436,10 @@ def _zero_cells(layout_cells: list[dict], reason: str) -> list[CellResult]:
     return [CellResult(c["name"], c["max_score"], 0.0, False, [reason], c["kind"]) for c in layout_cells]
 
 
-def _grade_student(course, sub: StudentSubmission, plan: _Plan) -> StudentResult:
+def _grade_student(course, sub: StudentSubmission, plan: _Plan) -> tuple[StudentResult, bool]:
     """One student: autograde the submitted notebooks, then read each notebook's decisions (zeros with the
-    reason for what could not be graded, recorded in the gradebook too)."""
+    reason for what could not be graded, recorded in the gradebook too). The flag says whether the grader itself
+    failed ("grading failed: ...": nbgrader gave up), so that the result is not kept for a later run."""
     from . import gradebook
 
     result = StudentResult(sub.student_id, course.assignment, [], notes=list(sub.notes), folder=sub.folder,
@@ -447,7 +449,7 @@ def _grade_student(course, sub: StudentSubmission, plan: _Plan) -> StudentResult
         for nb_name, cells in plan.layout.items():
             problem = sub.problems.get(nb_name, "no notebook was submitted")
             result.notebooks.append(NotebookResult(nb_name, _zero_cells(cells, "not graded: " + problem), problem))
-        return result
+        return result, False
     dest = course.submitted / sub.student_id / course.assignment
     dest.mkdir(parents=True, exist_ok=True)
     for nb_name, path in sub.notebooks.items():
@@ -470,7 +472,7 @@ def _grade_student(course, sub: StudentSubmission, plan: _Plan) -> StudentResult
                 gradebook.set_auto_scores(course, sub.student_id, nb_name, {c.name: c.points for c in nbr.cells})
             else:
                 gradebook.zero_missing(course, sub.student_id)
-    return result
+    return result, failure is not None
 
 
 def _notebook_result(course, student: str, nb_name: str, cells: list[dict], store: GradingStore,
@@ -542,7 +544,7 @@ def _autograde(course, student: str, plan: _Plan, verify: VerifyRecords, restore
 
 def _autograde_config(plan: _Plan, verify: VerifyRecords, restore: RestoreTestCells):
     """The traitlets config of one ``Autograde`` run: nbgrader's chain with the grader's preprocessors in it."""
-    from nbgrader.preprocessors import (CheckCellMetadata, ClearOutput, DeduplicateIds, Execute, LimitOutput,
+    from nbgrader.preprocessors import (CheckCellMetadata, ClearOutput, DeduplicateIds, LimitOutput,
                                         OverwriteCells, OverwriteKernelspec, SaveAutoGrades)
     from traitlets.config import Config
 
@@ -556,23 +558,23 @@ def _autograde_config(plan: _Plan, verify: VerifyRecords, restore: RestoreTestCe
                                             OverwriteCells, CheckCellMetadata]
     # nbgrader's IgnorePattern, ClearMetadataPreprocessor and AssignLatePenalties are left out: the first
     # edits stderr that no longer counts, the other two do nothing for us.
-    execute = SafeExecute
     cfg.OverwriteCells.add_missing_cells = True
-    cfg.Execute.timeout = int(limits.cell_timeout) if limits.cell_timeout else None
+    cfg.Execute.timeout = limits.cell_timeout
     cfg.Execute.interrupt_on_timeout = True
     # after a cell's reply, how long its last outputs may take: nbclient's 4 s is short on a loaded machine,
     # but a hung kernel costs this much more per timed-out cell (then KeepGoingMixin probes it)
-    cfg.Execute.iopub_timeout = int(max(4, min(10, limits.cell_timeout or 10)))
-    if plan.sandbox_config is not None:
-        # the sandbox's config brings its own autograde chain only to swap in its Execute class (whose
-        # kernel manager is a constructor argument); keep our chain and wrap that class instead
-        sandbox_config = plan.sandbox_config.copy()
-        chain = sandbox_config.Autograde.pop("autograde_preprocessors", [])
-        executes = [pp for pp in chain if isinstance(pp, type) and issubclass(pp, Execute)]
-        if executes:
-            execute = safe_execute(executes[0])
-        cfg.merge(sandbox_config)
-    cfg[execute.__name__].notebook_timeout = float(limits.notebook_timeout or 0)
+    cfg.Execute.iopub_timeout = max(4, min(10, limits.cell_timeout))
+    if plan.sandbox_config is None:
+        execute = SafeExecute  # --unsafe: the plain kernel (execute.PrivateKernelManager)
+    else:
+        # the sandbox's Execute class, by name, never "whatever the sandbox config's chain holds": a chain
+        # without it would leave SafeExecute's unsandboxed kernel in place. Its kernel manager is a constructor
+        # argument, so the class is what sandboxes; our chain below replaces the one the sandbox config sets.
+        from .sandbox_kernel import SandboxExecute
+
+        execute = safe_execute(SandboxExecute)
+        cfg.merge(plan.sandbox_config)
+    cfg[execute.__name__].notebook_timeout = float(limits.notebook_timeout)
     # the case key of the term's secret, for record_check in the kernel (execute.kernel_launch_env);
     # both kernel managers read it from their base class's config section
     cfg.PrivateKernelManager.case_key = plan.case_key

@@ -58,7 +58,7 @@ class Progress:
     def __init__(self, total: int, echo: Callable[[str], None] = print, *, bar_stream: TextIO | None = None,
                  clock: Callable[[], float] = time.monotonic):
         self.total, self.echo, self.stream, self.clock = total, echo, bar_stream, clock
-        self.done = self.kept = self.graded = 0
+        self.kept = self.graded = 0  # students kept from an earlier run into the same OUT / graded now
         self._graded_time = 0.0
         self._started: float | None = None
         self._width = 0
@@ -70,6 +70,10 @@ class Progress:
         tty = bool(getattr(stream, "isatty", lambda: False)())
         return cls(total, echo, bar_stream=stream if tty else None)
 
+    @property
+    def done(self) -> int:
+        return self.kept + self.graded
+
     def start(self, student: str) -> None:
         self._started = self.clock()
         if self.stream is None:
@@ -78,7 +82,6 @@ class Progress:
             self._draw(student)
 
     def finish_student(self, student: str, kept: bool) -> None:
-        self.done += 1
         if kept:
             self.kept += 1
             if self.stream is None:

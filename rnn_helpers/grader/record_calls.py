@@ -20,22 +20,27 @@ class RecordCall:
     check: str
     rtol: float
     atol: float
+    function: str  # the fn argument as written (``ast.unparse``), e.g. "rnn_cell_forward"; "" when missing
 
 
 class TrustedSourceError(ValueError):
     """A test cell whose trusted source the grader cannot read (an instructor's error)."""
 
 
-def record_calls(source: str) -> list[RecordCall]:
-    """The ``record_check`` calls of a (trusted) test cell, with their literal arguments."""
+def python_source(source: str) -> str:
+    """A cell's IPython syntax (magics) turned into Python, as the kernel does; unchanged when IPython is missing."""
     try:
         from IPython.core.inputtransformer2 import TransformerManager
 
-        code = TransformerManager().transform_cell(source)
+        return TransformerManager().transform_cell(source)
     except Exception:  # IPython missing or odd input: parse the source as it is
-        code = source
+        return source
+
+
+def record_calls(source: str) -> list[RecordCall]:
+    """The ``record_check`` calls of a (trusted) test cell, with their literal arguments."""
     try:
-        tree = ast.parse(code)
+        tree = ast.parse(python_source(source))
     except SyntaxError as exc:
         raise TrustedSourceError(f"test cell does not parse: {exc.msg} (line {exc.lineno})") from None
     calls = []
@@ -58,5 +63,6 @@ def record_calls(source: str) -> list[RecordCall]:
                 f"record_check at line {node.lineno} needs literal assignment, check, rtol and atol") from None
         if not all(isinstance(a, str) for a in args[:2]):
             raise TrustedSourceError(f"record_check at line {node.lineno}: assignment and check must be strings")
-        calls.append(RecordCall(args[0], args[1], rtol, atol))
+        fn = node.args[2] if len(node.args) > 2 else kw.get("fn")
+        calls.append(RecordCall(args[0], args[1], rtol, atol, ast.unparse(fn) if fn is not None else ""))
     return calls

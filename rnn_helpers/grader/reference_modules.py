@@ -15,6 +15,8 @@ when an entry here is not stubbed (a stale name). So when you add a module that 
 """
 from __future__ import annotations
 
+from typing import Iterable
+
 REFERENCE_MODULES = (
     # the API contract (the recurrent cores, chapters 02-05) and what is built on them
     "rnn_helpers.simple_rnn",
@@ -44,13 +46,14 @@ REFERENCE_MODULES = (
 )
 
 
-def reference_module_of(dotted: str) -> str | None:
-    """The entry of :data:`REFERENCE_MODULES` that the dotted name ``dotted`` is or lies inside, else ``None``.
+def reference_module_of(dotted: str, modules: Iterable[str] = REFERENCE_MODULES) -> str | None:
+    """The entry of ``modules`` (by default :data:`REFERENCE_MODULES`) that the dotted name ``dotted`` is or lies
+    inside, else ``None``.
 
     ``"rnn_helpers.gru.gru_forward"`` gives ``"rnn_helpers.gru"``; ``"rnn_helpers.datasets.adding"`` gives
-    ``None``.
+    ``None``; ``"rnn_helpers.grubby"`` too (a name inside an entry, not one that merely starts like it).
     """
-    for module in REFERENCE_MODULES:
+    for module in modules:
         if dotted == module or dotted.startswith(module + "."):
             return module
     return None

@@ -19,7 +19,7 @@ from nbconvert.preprocessors import Preprocessor
 from nbformat.notebooknode import NotebookNode
 
 from .grading_store import GradingStore, SharedPreprocessor, store_key
-from .nbgrader_cells import grade_id, is_test_cell
+from .nbgrader_cells import grade_id
 
 COMPARED_FLAGS = ("grade", "solution", "locked", "points", "task")  # the metadata a student may not change
 
@@ -39,50 +39,23 @@ class RestoreTestCells(SharedPreprocessor, Preprocessor):
 
     Every change is noted for the feedback ("test cell X was modified and has been restored (...)").
     ``released`` maps notebook name -> ``{grade_id: source}`` of the released test cells (what the student
-    received); ``trusted`` the gradebook's sources; ``layout`` the gradebook's cells in source order
-    (:func:`gradebook.source_layout`). Without ``layout`` the preprocessor only notes what it sees
-    (:func:`note_changes`) and leaves the restoring to nbgrader's ``OverwriteCells``.
+    received); ``layout`` notebook name -> the gradebook's cells in source order (:func:`gradebook.source_layout`).
     """
 
-    def __init__(self, store: GradingStore, released: dict[str, dict[str, str]],
-                 trusted: dict[str, dict[str, str]] | None = None,
-                 layout: dict[str, list[dict]] | None = None, **kw):
+    def __init__(self, store: GradingStore, released: dict[str, dict[str, str]], layout: dict[str, list[dict]],
+                 **kw):
         super().__init__(**kw)
         self.store = store
         self.released = released
-        self.trusted = trusted or {}  # the source version (a submitted solutions notebook is not an edit)
-        self.layout = layout or {}
+        self.layout = layout
 
     def preprocess(self, nb, resources):
         key = store_key(resources)
         notebook = key[1]
-        released = self.released.get(notebook, {})
-        if self.layout.get(notebook):
-            notes = restore_cells(nb, self.layout[notebook], released)
-        else:
-            notes = note_changes(nb, released, self.trusted.get(notebook, {}))
-        for note in notes:
+        # a notebook the gradebook does not know raises here: nbgrader then gives up on it (never graded as is)
+        for note in restore_cells(nb, self.layout[notebook], self.released.get(notebook, {})):
             self.store.note(key, note)
         return nb, resources
-
-
-def note_changes(nb, released: dict[str, str], trusted: dict[str, str]) -> list[str]:
-    """Without the gradebook's layout: what happened to each released test cell, changing nothing."""
-    notes = []
-    seen = {}
-    for cell in nb.cells:
-        gid = grade_id(cell)
-        if gid is not None:
-            seen.setdefault(gid, cell)
-    for gid, source in released.items():
-        cell = seen.get(gid)
-        if cell is None:
-            notes.append(f"test cell {gid} was missing and has been restored")
-        elif not is_test_cell(cell):
-            notes.append(f"test cell {gid} was modified and has been restored (its nbgrader metadata)")
-        elif cell.source.strip() not in (source.strip(), trusted.get(gid, "").strip()):
-            notes.append(f"test cell {gid} was modified and has been restored (its code was edited)")
-    return notes
 
 
 def restore_cells(nb, layout: list[dict], released: dict[str, str]) -> list[str]:

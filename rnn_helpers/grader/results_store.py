@@ -7,10 +7,18 @@ leaves only whole results. The key is the sha256 of everything the result depend
 - the student's id and the bytes of each submitted notebook (with its name), and what the collection found
   wrong with the submission (a notebook missing or unreadable);
 - the bytes of the assignment's source notebooks (its hidden tests, points and tolerances);
-- the source of the checks: the modules defining the assignment's case generators, calls and comparisons, and
-  the modules of the references (a fix in a reference changes its outputs);
+- every source file of the installed ``rnn_helpers`` (:func:`package_sources`): the grader's own code (restoring
+  cells, the source scan's rules, verifying records, the mistakes catalogue and its explanations), the checks
+  (case generators, calls, comparisons, the registry) and the references with everything they import (a fix
+  anywhere there may change a result); plus the checks' modules outside the package (:func:`checks_sources`,
+  the tests' fixture assignments);
+- whether the kernels ran in the sandbox or with ``--unsafe`` (an unsandboxed kernel can import the real
+  references), and the sandbox's :class:`~rnn_helpers.grader.sandbox.Limits` (timeouts, memory);
 - the case key of the grading secret (:mod:`rnn_helpers.checks.seeds`: another secret, other cases), and
   :data:`FORMAT`.
+
+A result the grader itself failed to produce (nbgrader or the kernel could not start, a locked database, a full
+disk: "grading failed: ...") is never stored, so that the next run grades that student again.
 
 A rerun into the same OUT keeps every result whose key is there and grades the rest (``--regrade`` grades all).
 Kept results are entered into the run's gradebook again (:func:`reenter`): it holds every student, with a
@@ -27,18 +35,30 @@ import pathlib
 import sys
 from typing import Any, Iterable
 
+from .stripped import package_dir
+
 FORMAT = 1  # bump when the stored form changes (old results are then regraded, never misread)
 
 
+def package_sources() -> dict[str, pathlib.Path]:
+    """Every ``.py`` file of the installed ``rnn_helpers`` (no ``__pycache__``), by its path inside the package,
+    in that path's order."""
+    root = package_dir().resolve()
+    files = {p.relative_to(root).as_posix(): p for p in root.rglob("*.py")}
+    return {rel: files[rel] for rel in sorted(files) if "__pycache__" not in rel.split("/")}
+
+
 def checks_sources(checks: dict) -> list[pathlib.Path]:
-    """The source files a set of checks' results depend on (sorted, each once)."""
-    modules: set[str] = {"rnn_helpers.checks.compare", "rnn_helpers.checks.seeds", "rnn_helpers.checks.cases",
-                         "rnn_helpers.checks.records"}
+    """The source files, outside the ``rnn_helpers`` package (whose files :func:`package_sources` covers), of the
+    modules a set of checks' results depend on: their case generators, calls, comparisons and references (sorted,
+    each once; a test fixture's checks module)."""
+    modules: set[str] = set()
     for check in checks.values():
         for fn in (check.cases, check.call, check.reference_call, check.compare):
             if fn is not None and getattr(fn, "__module__", None):
                 modules.add(fn.__module__)
         modules.add(check.reference.partition(":")[0])
+    package = package_dir().resolve()
     files = set()
     for name in modules:
         module = sys.modules.get(name)
@@ -50,17 +70,25 @@ def checks_sources(checks: dict) -> list[pathlib.Path]:
                 spec = None
             origin = spec.origin if spec is not None else None
         if origin and os.path.isfile(origin):
-            files.add(pathlib.Path(origin).resolve())
+            path = pathlib.Path(origin).resolve()
+            if package not in path.parents:
+                files.add(path)
     return sorted(files)
 
 
 def run_fingerprint(source_notebooks: Iterable[pathlib.Path], checks_files: Iterable[pathlib.Path],
-                    case_key: bytes | None) -> bytes:
-    """The part of every key that is the same for the whole run (assignment, checks, secret)."""
+                    case_key: bytes | None, *, sandboxed: bool, limits) -> bytes:
+    """The part of every key that is the same for the whole run: the assignment's source notebooks, the package's
+    sources and the checks' files outside it (:func:`checks_sources`), how the kernels ran (``sandboxed``, the
+    :class:`~rnn_helpers.grader.sandbox.Limits`) and the secret's case key."""
     h = hashlib.sha256(f"rnn-course result {FORMAT}\0".encode())
     for label, paths in (("source", source_notebooks), ("checks", checks_files)):
         for p in paths:
             h.update(f"{label}\0{pathlib.Path(p).name}\0".encode() + pathlib.Path(p).read_bytes() + b"\0")
+    for rel, p in package_sources().items():
+        h.update(f"package\0{rel}\0".encode() + p.read_bytes() + b"\0")
+    how = json.dumps({"sandboxed": bool(sandboxed), "limits": dataclasses.asdict(limits)}, sort_keys=True)
+    h.update(b"kernel\0" + how.encode() + b"\0")
     h.update(b"case key\0" + (case_key or b""))
     return h.digest()
 
@@ -167,7 +195,7 @@ def reenter(course, result) -> None:
     """Put a kept result back into the run's gradebook: the student's submission, and each graded cell's score
     as the grading that produced it recorded it (a test cell's points; a manual cell left for manual grading,
     or 0 in a notebook that could not be graded)."""
-    from nbgrader.api import Gradebook
+    from nbgrader.api import Gradebook, MissingEntry
 
     with Gradebook(course.db_url) as gb:
         gb.update_or_create_submission(course.assignment, result.student_id)
@@ -175,7 +203,7 @@ def reenter(course, result) -> None:
             for cell in nb.cells:
                 try:
                     grade = gb.find_grade(cell.name, nb.notebook, course.assignment, result.student_id)
-                except Exception:  # a cell the gradebook does not have: nothing to enter
+                except MissingEntry:  # a cell the gradebook does not have: nothing to enter
                     continue
                 if cell.kind == "manual" and nb.problem is None:
                     grade.auto_score = None

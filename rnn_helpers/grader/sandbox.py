@@ -279,21 +279,13 @@ def _build_root(root: Path, spec: dict, workdir: Path, ipc_dir: Path) -> None:
 
 
 CASE_KEY_ENV = "RNN_COURSE_CASE_KEY"  # = rnn_helpers.checks.seeds.CASE_KEY_ENV (this module stays stdlib-only)
-GRADER_PID_ENV = "RNN_COURSE_GRADER_PID"  # = execute.GRADER_PID_ENV: the coordinator whose death ends the sandbox
+# the coordinator's pid, set by the kernel manager (execute.kernel_launch_env): the launcher ends when it is gone
+GRADER_PID_ENV = "RNN_COURSE_GRADER_PID"
 
 
 def _kernel_env(spec: dict, workdir: Path) -> dict:
-    env = _clean_kernel_env(spec, workdir)
-    # the one value of the grader's that the kernel needs: the assignment's case key (never the grading
-    # secret itself, which the kernel manager leaves out of our environment), for record_check's cases
-    case_key = os.environ.get(CASE_KEY_ENV, "")
-    if case_key:
-        env[CASE_KEY_ENV] = case_key
-    return env
-
-
-def _clean_kernel_env(spec: dict, workdir: Path) -> dict:
-    return {
+    """The kernel's clean environment: nothing of the grader's but the assignment's case key."""
+    env = {
         "PATH": "/usr/local/bin:/usr/bin:/bin",
         "HOME": str(workdir),
         "USER": "rnngrader", "LOGNAME": "rnngrader",
@@ -307,6 +299,12 @@ def _clean_kernel_env(spec: dict, workdir: Path) -> dict:
         "RNN_COURSE_SANDBOX": "1",
         "JPY_PARENT_PID": "1",  # "launched by a frontend": no Ctrl-C note on stderr; 1 means no parent poller
     }
+    # the case key, for record_check's cases (never the grading secret itself, which the kernel manager leaves
+    # out of our environment)
+    case_key = os.environ.get(CASE_KEY_ENV, "")
+    if case_key:
+        env[CASE_KEY_ENV] = case_key
+    return env
 
 
 def _exec_kernel(spec: dict, workdir: Path, conn: Path, extra: list[str]) -> None:
@@ -378,7 +376,16 @@ def _init(spec: dict, workdir: Path, scratch: Path, conn: Path, extra: list[str]
 
 
 def launch(spec_file: str, scratch: str, connection_file: str, extra: list[str]) -> int:
-    """The kernel command: unshare namespaces, fork the namespace's init, wait for it."""
+    """The kernel command: unshare namespaces, fork the namespace's init, wait for it.
+
+    Refused (exit 2) unless :data:`GRADER_PID_ENV` names our parent: without it nothing would end the kernel
+    when the grader dies."""
+    grader = _grader_pid()
+    if grader is None:
+        print(f"rnn-course sandbox: refusing to start a kernel: ${GRADER_PID_ENV} must be the pid of the grader "
+              f"that starts this launcher (got {os.environ.get(GRADER_PID_ENV)!r}, parent {os.getppid()})",
+              file=sys.stderr, flush=True)
+        return 2
     spec = json.loads(Path(spec_file).read_text())
     lim = spec_limits(spec)
     workdir = Path.cwd().resolve()
@@ -404,16 +411,16 @@ def launch(spec_file: str, scratch: str, connection_file: str, extra: list[str])
         finally:
             os._exit(code)
     os.close(alive_r)
-    return _wait_watching_grader(child, _grader_pid())
+    return _wait_watching_grader(child, grader)
 
 
 def _grader_pid() -> int | None:
-    """The coordinator's pid (set by the kernel manager, :data:`GRADER_PID_ENV`), if it is our parent."""
+    """The coordinator's pid (:data:`GRADER_PID_ENV`) when it is our parent, else ``None``."""
     value = os.environ.get(GRADER_PID_ENV, "")
-    return int(value) if value.isdigit() else None
+    return int(value) if value.isdigit() and int(value) == os.getppid() else None
 
 
-def _wait_watching_grader(child: int, grader: int | None, poll: float = 0.2) -> int:
+def _wait_watching_grader(child: int, grader: int, poll: float = 0.2) -> int:
     """Wait for the namespace's init; if the grader that started us dies first (``kill -9``, a crash), kill it.
 
     The grader's death shows as our re-parenting (``getppid()`` no longer the grader's pid). We poll for it
@@ -421,16 +428,14 @@ def _wait_watching_grader(child: int, grader: int | None, poll: float = 0.2) -> 
     jupyter_client may start kernels from an event-loop thread that ends before the kernel should. Killing
     the init (PID 1 of the namespace) kills every process in the namespace, the kernel included; the init also
     has ``PR_SET_PDEATHSIG`` (SIGKILL) so that our own death, by any means, ends it too."""
-    watched = grader is not None and os.getppid() == grader or False
-    if grader is not None and not watched:  # the grader died before we looked
-        os.kill(child, signal.SIGKILL)
+    watching = True
     while True:
-        pid, st = os.waitpid(child, os.WNOHANG if watched else 0)
+        pid, st = os.waitpid(child, os.WNOHANG if watching else 0)
         if pid == child:
             return os.waitstatus_to_exitcode(st)
-        if os.getppid() != grader:
+        if os.getppid() != grader:  # the grader is gone (since launch() checked, or while we waited)
             os.kill(child, signal.SIGKILL)
-            watched = False  # then wait for it without polling
+            watching = False  # then wait for it without polling
             continue
         time.sleep(poll)
 

@@ -183,11 +183,6 @@ def _dotted(node: ast.AST) -> str | None:
     return None
 
 
-def _reference_in(dotted: str) -> str | None:
-    """The reference module ``dotted`` reaches (``"rnn_helpers.gru"``), else ``None``."""
-    return reference_module_of(dotted)
-
-
 class _Scanner(ast.NodeVisitor):
     def __init__(self, from_scratch: bool):
         self.from_scratch = from_scratch
@@ -209,7 +204,7 @@ class _Scanner(ast.NodeVisitor):
         return dotted
 
     def check_path(self, dotted: str, *, assigned: bool = False) -> None:
-        ref = _reference_in(dotted)
+        ref = reference_module_of(dotted)
         if ref:
             self.add(f"calls the reference: {ref}")
         parts = dotted.split(".")
@@ -298,7 +293,7 @@ class _Scanner(ast.NodeVisitor):
     def visit_Constant(self, node: ast.Constant) -> None:
         if isinstance(node.value, str):
             for m in re.finditer(r"rnn_helpers[./](\w+)(?:[./](\w+))?", node.value):
-                ref = _reference_in("rnn_helpers." + m.group(1) + ("." + m.group(2) if m.group(2) else ""))
+                ref = reference_module_of("rnn_helpers." + m.group(1) + ("." + m.group(2) if m.group(2) else ""))
                 if ref:
                     self.add(f"names the reference in a string: {ref}")
 

@@ -33,7 +33,7 @@ import importlib.util
 import shutil
 from pathlib import Path
 
-from .reference_modules import REFERENCE_MODULES
+from .reference_modules import REFERENCE_MODULES, reference_module_of
 
 PACKAGE = "rnn_helpers"
 KERNEL_SIDE = "rnn_helpers.checks"  # what the hidden tests import: kept whole
@@ -77,40 +77,42 @@ def graded_references() -> dict[str, set[str]]:
     return refs
 
 
-def _top_level_imports(tree: ast.Module, module: str, is_package: bool) -> set[str]:
-    """Modules imported at import time (module body, not inside functions), absolute names."""
-    names = set()
-    base = module.split(".") if is_package else module.split(".")[:-1]
-    for node in tree.body:
-        stack = [node]
-        while stack:
-            n = stack.pop()
-            if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
-                continue
-            if isinstance(n, ast.Import):
-                names.update(a.name for a in n.names)
-            elif isinstance(n, ast.ImportFrom):
-                if n.level:
-                    prefix = ".".join(base[: len(base) - (n.level - 1)])
-                    mod = f"{prefix}.{n.module}" if n.module else prefix
-                else:
-                    mod = n.module or ""
-                names.add(mod)
-                names.update(f"{mod}.{a.name}" for a in n.names)
-            stack.extend(ast.iter_child_nodes(n))
-    return names
+def imports_of(tree: ast.Module, module: str, is_package: bool, *, top_level_only: bool) -> list[tuple[int, str]]:
+    """``(line, absolute module name)`` of every import in ``tree``, the source of ``module`` (a package's
+    ``__init__`` when ``is_package``): ``import a.b``, ``from a import b`` (both ``a`` and ``a.b``), relative
+    imports resolved, and ``importlib.import_module``/``__import__`` of a literal name. ``top_level_only``: only
+    what runs at import time (not inside a function or lambda)."""
+    base = module.split(".") if is_package else module.split(".")[:-1]  # what relative imports resolve in
+    found = []
+    stack = list(tree.body)
+    while stack:
+        n = stack.pop()
+        if top_level_only and isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            continue
+        if isinstance(n, ast.Import):
+            found += [(n.lineno, a.name) for a in n.names]
+        elif isinstance(n, ast.ImportFrom):
+            if n.level:
+                prefix = ".".join(base[: len(base) - (n.level - 1)])
+                mod = f"{prefix}.{n.module}" if n.module else prefix
+            else:
+                mod = n.module or ""
+            found.append((n.lineno, mod))
+            found += [(n.lineno, f"{mod}.{a.name}") for a in n.names]
+        elif isinstance(n, ast.Call) and getattr(n.func, "attr", getattr(n.func, "id", "")) in (
+                "import_module", "__import__") and n.args and isinstance(n.args[0], ast.Constant):
+            found.append((n.lineno, str(n.args[0].value)))
+        stack.extend(ast.iter_child_nodes(n))
+    return sorted(found)
+
+
+def grader_side(dotted: str) -> bool:
+    """Whether the dotted name is :data:`GRADER_SIDE` or inside it."""
+    return reference_module_of(dotted, (GRADER_SIDE,)) is not None
 
 
 def _defined_functions(tree: ast.Module) -> set[str]:
     return {n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
-
-
-def _covered(module: str, stripped: set[str]) -> str | None:
-    """The stripped module that ``module`` is or lies inside, if any."""
-    for s in stripped:
-        if module == s or module.startswith(s + "."):
-            return s
-    return None
 
 
 def stripped_modules(root: Path | None = None) -> dict[str, str]:
@@ -123,14 +125,14 @@ def stripped_modules(root: Path | None = None) -> dict[str, str]:
         if module in files:
             why[module] = "holds reference implementations (listed in reference_modules.py)"
     for module in refs:
-        if module in files and not _covered(module, set(why)):
+        if module in files and not reference_module_of(module, why):
             why[module] = "holds the reference of a graded function"
     graded_names = set().union(*refs.values()) if refs else set()
     trees = {m: ast.parse(p.read_text(encoding="utf-8")) for m, p in files.items()}
     for module, tree in trees.items():
-        if _covered(module, set(why) | {KERNEL_SIDE}):
+        if reference_module_of(module, [*why, KERNEL_SIDE]):
             continue
-        if _covered(module, {GRADER_SIDE}):
+        if grader_side(module):
             why[module] = "grader-side module"
             continue
         copies = sorted(_defined_functions(tree) & graded_names)
@@ -140,11 +142,11 @@ def stripped_modules(root: Path | None = None) -> dict[str, str]:
     while changed:
         changed = False
         for module, tree in trees.items():
-            if _covered(module, set(why)) or module == PACKAGE:
+            if reference_module_of(module, why) or module == PACKAGE:
                 continue
             is_pkg = files[module].name == "__init__.py"
-            for imported in _top_level_imports(tree, module, is_pkg):
-                hit = _covered(imported, set(why))
+            for _, imported in imports_of(tree, module, is_pkg, top_level_only=True):
+                hit = reference_module_of(imported, why)
                 if hit:
                     why[module] = f"imports {hit}"
                     changed = True

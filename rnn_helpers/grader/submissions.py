@@ -23,15 +23,13 @@ from typing import Callable
 from rnn_helpers.checks.registry import ASSIGNMENTS as _ASSIGNMENTS
 
 from .lms import LAYOUTS, Export, ExportStudent, LayoutError, SubmittedFile, Submitter, read_export
-from .lms.model import SKIP_NAMES
+from .lms.model import MAX_METADATA_BYTES, MAX_RECEIPT_BYTES, SKIP_NAMES
 
 MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024  # a notebook's *code* (outputs cleared) is a few MB at most; more is junk
 MAX_RAW_NOTEBOOK_BYTES = 100 * 1024 * 1024  # as submitted, saved outputs included (cleared before grading); parsing
 # more than this as JSON could take the grader's memory
 MAX_ZIP_TOTAL_BYTES = 1024 * 1024 * 1024  # what a zip may expand to (notebooks and the exports' metadata)
 MAX_ZIP_MEMBERS = 50_000
-MAX_METADATA_BYTES = 32 * 1024 * 1024  # Gradescope's submission_metadata.yml of a large class is a few MB
-MAX_RECEIPT_BYTES = 1024 * 1024  # nbgrader's timestamp.txt, Blackboard's per-attempt receipts
 RECEIPT = re.compile(r".+_attempt_\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2}\.txt")
 STUDENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@+-]{0,99}")
 SHOWN_MEMBERS = 4

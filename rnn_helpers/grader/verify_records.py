@@ -13,9 +13,14 @@ output (stderr, ``execute_result`` partial credit, fake records elsewhere) no lo
 When a hidden check fails on the values a student's function returned, :class:`FailureExplainer` (one per
 grading run, here in the grader's process) says why (:func:`rnn_helpers.grader.explain.explain`): the
 catalogued mistakes that match every case ("likely mistake"), or where the function fails. The explanation
-replaces the check's generic message and goes into :class:`CellResult`'s ``mistakes``, ``failing_cases`` and
-``explanations``. Explaining never decides a grade: an explainer that fails leaves the generic message and a
-log line.
+replaces the check's generic message (worded by :func:`rnn_helpers.grader.explain.describe`) and goes into
+:class:`CellResult`'s ``mistakes``, ``failing_cases`` and ``explanations`` (``Explanation.entry``, plain data that
+the feedback, ``grades.json`` and the class report word with ``describe`` again). Explaining never decides a grade:
+an explainer that fails leaves the generic message and a log line.
+
+A test cell that raised is reported as :func:`raised_message` words it (a visible test's assert reads
+``the test cell raised AssertionError: <its message>``, :func:`visible_test_message` reads it back); such a cell
+is not explained, its records are not even read.
 """
 from __future__ import annotations
 
@@ -26,7 +31,7 @@ from typing import Callable
 from nbconvert.preprocessors import Preprocessor
 from nbformat.notebooknode import NotebookNode
 
-from rnn_helpers.checks.records import CaseError, RecordError, decode, records_in_cell
+from rnn_helpers.checks.records import RecordError, decode, records_in_cell
 
 from .grading_store import CellResult, GradingStore, SharedPreprocessor, store_key
 from .nbgrader_cells import error_output, grade_id, is_test_cell
@@ -37,6 +42,18 @@ Scanner = Callable[..., list[str]]  # source_check.scan_source(source, *, from_s
 LOG = logging.getLogger("rnn_helpers.grader")
 
 PASSED = "passed: the grader verified this cell\n"
+RAISED = "the test cell raised "
+
+
+def raised_message(ename: str, evalue: str) -> str:
+    """The reason of a test cell that raised ``ename`` with message ``evalue`` (a visible test's failure)."""
+    return f"{RAISED}{ename}: {evalue}"[:500] if evalue else f"{RAISED}{ename}"
+
+
+def visible_test_message(reason: str) -> str | None:
+    """The message of a visible test's failed assert in a reason :func:`raised_message` worded, else None."""
+    prefix = f"{RAISED}AssertionError: "
+    return reason[len(prefix):] if reason.startswith(prefix) else None
 
 
 class VerifyRecords(SharedPreprocessor, Preprocessor):
@@ -128,8 +145,7 @@ class VerifyRecords(SharedPreprocessor, Preprocessor):
             elif ename in ("KernelDied", "NotRun"):
                 reasons.append(evalue)
             else:
-                reasons.append(f"the test cell raised {ename}: {evalue}"[:500] if evalue else
-                               f"the test cell raised {ename}")
+                reasons.append(raised_message(ename, evalue))
         return reasons
 
     def _from_scratch(self, calls: list[RecordCall]) -> bool:
@@ -147,9 +163,7 @@ class VerifyRecords(SharedPreprocessor, Preprocessor):
         for source in student_sources:
             try:
                 found = self.scanner(source, from_scratch=from_scratch)
-            except SyntaxError:
-                found = []  # the cell fails in the kernel as well; that is reported there
-            except Exception as exc:  # the scanner must not lose a student
+            except Exception as exc:  # the scanner must not lose a student (and a cell it cannot scan fails)
                 found = [f"source check failed: {type(exc).__name__}"]
             findings += found or []
         return findings
@@ -187,17 +201,8 @@ class VerifyRecords(SharedPreprocessor, Preprocessor):
     def _compare_cases(self, call: RecordCall, got: list, expected: list) -> str | None:
         """The first failing case of a check (and how many more fail), or ``None`` when all match."""
         check = self.references.check(call.assignment, call.check)
-        failing = []
-        for i, (s, e) in enumerate(zip(got, expected)):
-            try:
-                if isinstance(s, CaseError):
-                    reason = f"raised {s.message}"
-                else:
-                    reason = check.compare_output(s, e, call.rtol, call.atol)  # its own compare, or compare_values
-            except Exception as exc:  # a comparison that chokes on what the student returned
-                reason = f"could not be compared ({type(exc).__name__}: {exc})"
-            if reason:
-                failing.append((i, reason))
+        reasons = [check.compare_output(s, e, call.rtol, call.atol) for s, e in zip(got, expected)]
+        failing = [(i, reason) for i, reason in enumerate(reasons) if reason]
         if not failing:
             return None
         i, reason = failing[0]
@@ -205,15 +210,20 @@ class VerifyRecords(SharedPreprocessor, Preprocessor):
         generic = f"{call.check}: case {i} {reason}{more}"
         if self.explainer is None:
             return generic
-        explanation = self.explainer.explain(call.assignment, check, got, expected, call.rtol, call.atol)
+        cases = self.references.cases(call.assignment, call.check)
+        explanation = self.explainer.explain(call.assignment, check, cases, got, expected, reasons, call.rtol,
+                                             call.atol)
         if explanation is None or not explanation.failed:
             return generic
         try:
-            message = explanation_message(explanation)
+            from .explain import describe
+
+            entry = explanation.entry()
+            message = describe(call.assignment, entry)
         except Exception as exc:  # noqa: BLE001 - a broken catalogue entry must not cost a grade either
             LOG.warning("could not word the explanation of %s: %s: %s", call.check, type(exc).__name__, exc)
             return generic
-        self._explained.append(explanation)
+        self._explained.append((explanation, entry))
         return message
 
 
@@ -225,7 +235,6 @@ class FailureExplainer:
     def __init__(self, solutions_dir=None):
         self.solutions_dir = solutions_dir
         self.runner = None  # the explain.MistakeRunner, made on first use (importing it here could fail grading)
-        self._cases: dict[tuple[str, str], list] = {}
         self._catalogued: dict[str, bool] = {}
 
     def catalogued(self, assignment: str) -> bool:
@@ -239,8 +248,10 @@ class FailureExplainer:
                 self._catalogued[assignment] = False
         return self._catalogued[assignment]
 
-    def explain(self, assignment: str, check, got: list, expected: list, rtol: float, atol: float):
-        """The :class:`~rnn_helpers.grader.explain.Explanation` of one failed check, or ``None``."""
+    def explain(self, assignment: str, check, cases: list[dict], got: list, expected: list,
+                reasons: list[str | None], rtol: float, atol: float):
+        """The :class:`~rnn_helpers.grader.explain.Explanation` of one failed check, or ``None``: ``cases`` and
+        ``expected`` are the run's (``ReferenceCache``), ``reasons`` the grader's verdict on each case."""
         try:
             if not self.catalogued(assignment):
                 return None
@@ -248,34 +259,19 @@ class FailureExplainer:
 
             if self.runner is None:
                 self.runner = MistakeRunner(self.solutions_dir)
-            key = (assignment, check.name)
-            if key not in self._cases:
-                self._cases[key] = check.cases()
-            return explain(assignment, check.name, self._cases[key], got, rtol, atol, check=check,
-                           expected=expected, runner=self.runner)
+            return explain(assignment, check.name, cases, got, rtol, atol, check=check, expected=expected,
+                           reasons=reasons, runner=self.runner)
         except Exception as exc:  # noqa: BLE001 - explaining must never cost a student a grade
             LOG.warning("could not explain %s/%s: %s: %s", assignment, getattr(check, "name", check),
                         type(exc).__name__, str(exc)[:300])
             return None
 
 
-def explanation_message(explanation) -> str:
-    """The message of an explained hidden failure: the named mistakes (id, what to fix, book section), or
-    where the function fails (``Explanation.text``)."""
-    if not explanation.mistakes:
-        return explanation.text()
-    from .mistakes import catalogue
-
-    found = catalogue(explanation.assignment)
-    named = [f"{i}: {found[i].says} (book: {found[i].section})" if i in found else i for i in explanation.mistakes]
-    return f"{explanation.check}: likely mistake " + " Or likely mistake ".join(named)
-
-
 def _add_explanations(result: CellResult, explained: list) -> None:
-    for explanation in explained:
+    for explanation, entry in explained:
         result.mistakes += [m for m in explanation.mistakes if m not in result.mistakes]
         result.failing_cases += [dict(check=explanation.check, **c) for c in explanation.failing_cases()]
-        result.explanations.append(explanation_message(explanation))
+        result.explanations.append(entry)
 
 
 def _decoded_outputs(payload, assignment: str) -> list:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import pathlib
 import re
 
-from .model import Attempt, ExportStudent, SubmittedFile
+from .model import MAX_RECEIPT_BYTES, Attempt, ExportStudent, SubmittedFile
 
 NAME = "blackboard"
 TITLE = "Blackboard"
@@ -22,7 +22,6 @@ FORM = "flat files ASSIGNMENT_username_attempt_YYYY-MM-DD-HH-MM-SS_file, and the
 
 ATTEMPT = re.compile(r"(?P<assignment>.+)_(?P<user>[^_/]+)_attempt_"
                      r"(?P<stamp>\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2})(?:_(?P<file>.+)|(?P<receipt>\.txt))")
-MAX_RECEIPT_BYTES = 1 << 20
 
 
 def parse(file_name: str) -> dict | None:

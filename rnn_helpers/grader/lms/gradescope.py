@@ -12,7 +12,7 @@ from __future__ import annotations
 import pathlib
 import re
 
-from .model import Attempt, ExportStudent, files_of, iso_time
+from .model import MAX_METADATA_BYTES, Attempt, ExportStudent, files_of, iso_time
 
 NAME = "gradescope"
 TITLE = "Gradescope"
@@ -20,7 +20,6 @@ FORM = "submission_NNNN/ folders beside a submission_metadata.yml"
 
 METADATA = "submission_metadata.yml"
 FOLDER = re.compile(r"submission_\d+")
-MAX_METADATA_BYTES = 32 << 20
 
 
 def claims(entry: pathlib.Path) -> bool:

@@ -11,6 +11,9 @@ import pathlib
 from dataclasses import dataclass, field
 
 SKIP_NAMES = {"__MACOSX", ".ipynb_checkpoints", ".DS_Store", ".git"}
+# the most of an export's own files that is read (and extracted from a zip, submissions.extract_zip)
+MAX_METADATA_BYTES = 32 * 1024 * 1024  # Gradescope's submission_metadata.yml of a large class is a few MB
+MAX_RECEIPT_BYTES = 1024 * 1024  # nbgrader's timestamp.txt, Blackboard's per-attempt receipts
 
 
 class LayoutError(ValueError):

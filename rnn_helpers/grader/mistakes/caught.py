@@ -5,13 +5,15 @@ solution's in the solution notebook (:meth:`SolutionNotebook.namespace`), then
 
 1. **visible**: the visible part of the function's test cell raises an ``AssertionError`` with a message
    (the student reads what is wrong before submitting);
-2. **named**: else, a hidden check of the function fails on the mistake's records and
+2. **generic**, when the visible test raises anything else (another exception, an assert without a message):
+   the grader stops there, as the kernel stops the cell before its ``record_check`` lines, and the student reads
+   only ``the test cell raised ValueError: ...`` (``verify_records.raised_message``);
+3. **named**: else, a hidden check of the function fails on the mistake's records and
    :func:`rnn_helpers.grader.explain.explain` names the mistake;
-3. **generic**: else, the cell fails, but only with a generic message: a visible test that raises another
-   exception, or a hidden check whose explanation does not name the mistake;
-4. **escapes**: the visible test and every hidden check pass: the mistake earns the cell's points.
+4. **generic** too: a hidden check fails but its explanation does not name the mistake;
+5. **escapes**: the visible test and every hidden check pass: the mistake earns the cell's points.
 
-Used by ``tests/test_mistake_catalogue.py`` (which requires 1 or 2 of every mistake) and
+Used by ``tests/test_mistake_catalogue.py`` (which requires 1 or 3 of every mistake) and
 ``benchmarks/mistake_catalogue.py`` (which counts them).
 """
 from __future__ import annotations
@@ -36,13 +38,14 @@ class Caught:
 def how_caught(assignment: str, mistake: Mistake, runner) -> Caught:
     """Classify ``mistake`` (see the module docstring); ``runner`` is an :class:`explain.MistakeRunner`."""
     from rnn_helpers.grader.explain import explain
+    from rnn_helpers.grader.verify_records import raised_message
 
+    error = runner.visible_error(assignment, mistake)
+    if error is not None:
+        if isinstance(error, AssertionError) and str(error).strip():
+            return Caught(VISIBLE, str(error).strip())
+        return Caught(GENERIC, raised_message(type(error).__name__, str(error)))
     nb = runner.notebook(assignment)
-    source = nb.mistaken_source(mistake)
-    error = nb.run_visible_test(mistake.function, {mistake.function: source})
-    if isinstance(error, AssertionError) and str(error).strip():
-        return Caught(VISIBLE, str(error).strip())
-    visible = f"visible test raised {type(error).__name__}: {error}" if error is not None else ""
     checks = checks_for(assignment)
     failed = []
     for name in nb.checks_of(mistake.function):
@@ -55,6 +58,6 @@ def how_caught(assignment: str, mistake: Mistake, runner) -> Caught:
             return Caught(NAMED, explanation.text())
         if explanation.failed:
             failed.append(explanation.text())
-    if visible or failed:
-        return Caught(GENERIC, "; ".join([visible] + failed if visible else failed))
+    if failed:
+        return Caught(GENERIC, "; ".join(failed))
     return Caught(ESCAPES, "passes the visible test and every hidden check")

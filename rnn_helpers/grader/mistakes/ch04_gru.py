@@ -20,8 +20,8 @@ MISTAKES = [
       "(r * h_prev) @ W_hh[2 * H:].T + b_hh[2 * H:]", "r * (h_prev @ W_hh[2 * H:].T + b_hh[2 * H:])"),
     M("gru_cell_reset_before.z_on_old_state", "In this variant z weighs the candidate: h = (1 - z) h_prev + z h~.",
       STEP, "return (1 - z) * h_prev + z * h_tilde", "return z * h_prev + (1 - z) * h_tilde"),
-    M("gru_cell_reset_before.z_on_both", "The update interpolates: (1 - z) on h_prev, z on h~ (seed 004 writes z "
-      "on both, a known error).", NG, "return (1 - z) * h_prev + z", "return z * h_prev + z"),
+    M("gru_cell_reset_before.z_on_both", "The update interpolates: (1 - z) on h_prev, z on h~ (some course notes "
+      "write z on both terms: a typo).", NG, "return (1 - z) * h_prev + z", "return z * h_prev + z"),
     M("gru_cell_reset_before.gates_swapped", "The blocks are in the order r, z, n: r is rows 0..H, z rows H..2H.",
       SHAPES, "r = sigmoid(gi[:, :H] + h_prev @ W_hh[:H].T + b_hh[:H])",
       "r = sigmoid(gi[:, H:2 * H] + h_prev @ W_hh[H:2 * H].T + b_hh[H:2 * H])"),

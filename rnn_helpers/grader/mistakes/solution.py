@@ -10,7 +10,8 @@ the student's). :class:`SolutionNotebook` gives
 - :meth:`~SolutionNotebook.namespace`: the notebook's code cells executed in order in a fresh namespace, test
   cells left out, with chosen functions replaced by other source (a student's notebook with that one mistake),
   so that every function calling the mistaken one sees it, as in the student's kernel;
-- :meth:`~SolutionNotebook.recorded`: which function each ``record_check`` line of a test cell records, and
+- :meth:`~SolutionNotebook.recorded`: the ``record_check`` lines of the test cells, read as the grader reads
+  them (:func:`rnn_helpers.grader.record_calls.record_calls`: the function recorded, the tolerances), and
   :meth:`~SolutionNotebook.visible_test`: the visible part of the test cell of a function (hidden block removed).
 
 Grader side only: this executes the instructor's notebook, in the grader's process, never a submission.
@@ -27,6 +28,8 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..nbgrader_cells import is_test_cell
+from ..record_calls import RecordCall, python_source, record_calls
 from . import Mistake
 
 HIDDEN_RE = re.compile(r"[ \t]*### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS[^\n]*\n?", re.S)
@@ -40,16 +43,6 @@ def default_solutions_dir() -> Path:
     return Path(rnn_helpers.__file__).resolve().parents[1] / "solutions"
 
 
-def _transform(source: str) -> str:
-    """IPython syntax (magics) to Python, as the kernel does; the source unchanged when IPython is missing."""
-    try:
-        from IPython.core.inputtransformer2 import TransformerManager
-
-        return TransformerManager().transform_cell(source)
-    except Exception:  # noqa: BLE001 - plain Python then
-        return source
-
-
 @dataclass(frozen=True)
 class Cell:
     """A code cell of the solution notebook: its grade id, whether it is a graded test, its clean source."""
@@ -58,17 +51,6 @@ class Cell:
     is_test: bool
     source: str  # solution markers removed; for test cells, hidden tests removed too
     hidden: str  # the hidden-test block of a test cell ("" elsewhere)
-
-
-@dataclass(frozen=True)
-class Recorded:
-    """One ``record_check(assignment, check, fn, rtol=..., atol=...)`` line of a test cell."""
-
-    check: str
-    function: str  # the expression passed as fn, e.g. "rnn_cell_forward"
-    grade_id: str
-    rtol: float
-    atol: float
 
 
 class SolutionNotebook:
@@ -89,13 +71,17 @@ class SolutionNotebook:
             meta = cell.get("metadata", {}).get("nbgrader", {})
             hidden = "".join(m.group(0) for m in HIDDEN_RE.finditer(src))
             clean = MARKER_RE.sub("", HIDDEN_RE.sub("", src))
-            self.cells.append(Cell(str(meta.get("grade_id", "")), bool(meta.get("grade")), clean, hidden))
+            self.cells.append(Cell(str(meta.get("grade_id", "")), is_test_cell(cell), clean, hidden))
+        # check -> (grade id of its test cell, its record_check line)
+        self._recorded: dict[str, tuple[str, RecordCall]] = {
+            call.check: (cell.grade_id, call) for cell in self.cells if cell.is_test and cell.hidden
+            for call in record_calls(cell.hidden)}
 
     # ----- functions and their mistaken versions
     def _definitions(self, cell: Cell) -> dict[str, tuple[int, int]]:
         """Top-level defs/classes of a cell: name -> (first line, last line), 1-based, decorators included."""
         try:
-            tree = ast.parse(_transform(cell.source))
+            tree = ast.parse(python_source(cell.source))
         except SyntaxError:
             return {}
         return {n.name: (min([n.lineno] + [d.lineno for d in n.decorator_list]), n.end_lineno)
@@ -142,7 +128,7 @@ class SolutionNotebook:
                     continue
                 source = self._replaced(cell, replace)
                 try:
-                    exec(compile(_transform(source), f"<{self.assignment}:{cell.grade_id or i}>", "exec"), ns)
+                    exec(compile(python_source(source), f"<{self.assignment}:{cell.grade_id or i}>", "exec"), ns)
                 except Exception as exc:  # noqa: BLE001 - a failing cell is data: later cells still run
                     errors[cell.grade_id or str(i)] = exc
         return ns, errors
@@ -157,19 +143,9 @@ class SolutionNotebook:
         return "\n".join(lines) + "\n"
 
     # ----- test cells
-    def recorded(self) -> dict[str, Recorded]:
+    def recorded(self) -> dict[str, RecordCall]:
         """Every ``record_check`` line of the notebook's test cells, by check name."""
-        found: dict[str, Recorded] = {}
-        for cell in self.cells:
-            if not cell.is_test or not cell.hidden:
-                continue
-            for node in ast.walk(ast.parse(_transform(HIDDEN_BODY_RE.sub("", cell.hidden)))):
-                if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "record_check":
-                    kw = {k.arg: ast.literal_eval(k.value) for k in node.keywords if k.arg in ("rtol", "atol")}
-                    check = ast.literal_eval(node.args[1])
-                    found[check] = Recorded(check, ast.unparse(node.args[2]), cell.grade_id,
-                                            float(kw.get("rtol", 1e-7)), float(kw.get("atol", 1e-9)))
-        return found
+        return {check: call for check, (_, call) in self._recorded.items()}
 
     def graded_functions(self) -> list[str]:
         """The functions the hidden tests record, in notebook order, each once."""
@@ -179,24 +155,27 @@ class SolutionNotebook:
         """The checks that record ``function``."""
         return [r.check for r in self.recorded().values() if r.function == function]
 
+    def test_cell(self, function: str) -> str:
+        """The grade id of the (first) test cell that records ``function``; ``KeyError`` if none does."""
+        for gid, call in self._recorded.values():
+            if call.function == function:
+                return gid
+        raise KeyError(f"{self.assignment}: no test cell records {function!r}")
+
     def visible_test(self, function: str) -> str:
         """The visible part of the test cell that records ``function`` (what the student runs)."""
-        grade_ids = {r.grade_id for r in self.recorded().values() if r.function == function}
-        if not grade_ids:
-            raise KeyError(f"{self.assignment}: no test cell records {function!r}")
-        return next(c.source for c in self.cells if c.is_test and c.grade_id in grade_ids)
+        grade_id = self.test_cell(function)
+        return next(c.source for c in self.cells if c.is_test and c.grade_id == grade_id)
 
-    def run_visible_test(self, function: str, replace: dict[str, str] | None = None) -> BaseException | None:
-        """Run the visible test of ``function`` in a fresh namespace (with ``replace``); its exception or None."""
-        ns, _ = self.namespace(replace)
+    def run_visible_test(self, function: str, namespace: dict) -> BaseException | None:
+        """Run the visible test of ``function`` in a copy of ``namespace`` (one :meth:`namespace` made, which
+        stays as it was for the hidden checks); the exception it raised, or None."""
+        ns = dict(namespace)
         with tempfile.TemporaryDirectory() as tmp, contextlib.chdir(tmp), warnings.catch_warnings(), \
                 contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
             warnings.simplefilter("ignore")
             try:
-                exec(compile(_transform(self.visible_test(function)), f"<test {function}>", "exec"), ns)
+                exec(compile(python_source(self.visible_test(function)), f"<test {function}>", "exec"), ns)
             except Exception as exc:  # noqa: BLE001 - the test's failure is the result
                 return exc
         return None
-
-
-HIDDEN_BODY_RE = re.compile(r"^[ \t]*### (BEGIN|END) HIDDEN TESTS[^\n]*$", re.M)
