@@ -233,6 +233,7 @@ class MistakeRunner:
         self._notebooks: dict[str, SolutionNotebook] = {}
         self._namespaces: dict[tuple[str, str], dict] = {}
         self._outputs: dict[tuple[str, str, str, str], list] = {}
+        self._callees: dict[tuple[str, str], list[str]] = {}
 
     def notebook(self, assignment: str) -> SolutionNotebook:
         if assignment not in self._notebooks:
@@ -245,7 +246,13 @@ class MistakeRunner:
         return recorded.function if recorded else None
 
     def callees(self, assignment: str, function: str) -> list[str]:
-        """The notebook's functions that ``function`` calls, directly or not, nearest first."""
+        """The notebook's functions that ``function`` calls, directly or not, nearest first (once per run)."""
+        key = (assignment, function)
+        if key not in self._callees:
+            self._callees[key] = self._find_callees(assignment, function)
+        return list(self._callees[key])
+
+    def _find_callees(self, assignment: str, function: str) -> list[str]:
         nb = self.notebook(assignment)
         order, todo = [], [function]
         while todo:

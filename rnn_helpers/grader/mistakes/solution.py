@@ -53,6 +53,16 @@ class Cell:
     hidden: str  # the hidden-test block of a test cell ("" elsewhere)
 
 
+def _definitions(source: str) -> dict[str, tuple[int, int]]:
+    """Top-level defs/classes of a cell's source: name -> (first line, last line), 1-based, decorators included."""
+    try:
+        tree = ast.parse(python_source(source))
+    except SyntaxError:
+        return {}
+    return {n.name: (min([n.lineno] + [d.lineno for d in n.decorator_list]), n.end_lineno)
+            for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+
+
 class SolutionNotebook:
     """The solution notebook of one assignment (see the module docstring)."""
 
@@ -72,32 +82,26 @@ class SolutionNotebook:
             hidden = "".join(m.group(0) for m in HIDDEN_RE.finditer(src))
             clean = MARKER_RE.sub("", HIDDEN_RE.sub("", src))
             self.cells.append(Cell(str(meta.get("grade_id", "")), is_test_cell(cell), clean, hidden))
+        # parsed once: the explainer asks for definitions thousands of times per run (IPython's transform is slow)
+        self._defs: list[dict[str, tuple[int, int]]] = [_definitions(c.source) for c in self.cells]
         # check -> (grade id of its test cell, its record_check line)
         self._recorded: dict[str, tuple[str, RecordCall]] = {
             call.check: (cell.grade_id, call) for cell in self.cells if cell.is_test and cell.hidden
             for call in record_calls(cell.hidden)}
 
     # ----- functions and their mistaken versions
-    def _definitions(self, cell: Cell) -> dict[str, tuple[int, int]]:
-        """Top-level defs/classes of a cell: name -> (first line, last line), 1-based, decorators included."""
-        try:
-            tree = ast.parse(python_source(cell.source))
-        except SyntaxError:
-            return {}
-        return {n.name: (min([n.lineno] + [d.lineno for d in n.decorator_list]), n.end_lineno)
-                for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
-
     def function_cell(self, name: str) -> int:
         """Index (in ``cells``) of the non-test cell that defines ``name``; ``KeyError`` if none does."""
         for i, cell in enumerate(self.cells):
-            if not cell.is_test and name in self._definitions(cell):
+            if not cell.is_test and name in self._defs[i]:
                 return i
         raise KeyError(f"{self.assignment}: no cell of the solution notebook defines {name!r}")
 
     def function_source(self, name: str) -> str:
         """The source of ``name`` as the solution writes it (solution markers removed), ending in a newline."""
-        cell = self.cells[self.function_cell(name)]
-        first, last = self._definitions(cell)[name]
+        i = self.function_cell(name)
+        cell = self.cells[i]
+        first, last = self._defs[i][name]
         return "\n".join(cell.source.splitlines()[first - 1:last]) + "\n"
 
     def mistaken_source(self, mistake: Mistake) -> str:
@@ -126,15 +130,17 @@ class SolutionNotebook:
             for i, cell in enumerate(self.cells):
                 if cell.is_test:
                     continue
-                source = self._replaced(cell, replace)
+                source = self._replaced(i, replace)
                 try:
                     exec(compile(python_source(source), f"<{self.assignment}:{cell.grade_id or i}>", "exec"), ns)
                 except Exception as exc:  # noqa: BLE001 - a failing cell is data: later cells still run
                     errors[cell.grade_id or str(i)] = exc
         return ns, errors
 
-    def _replaced(self, cell: Cell, replace: dict[str, str]) -> str:
-        spans = {n: s for n, s in self._definitions(cell).items() if n in replace}
+    def _replaced(self, index: int, replace: dict[str, str]) -> str:
+        """The source of cell ``index`` with the functions of ``replace`` swapped for their replacement."""
+        cell = self.cells[index]
+        spans = {n: s for n, s in self._defs[index].items() if n in replace}
         if not spans:
             return cell.source
         lines = cell.source.splitlines()
