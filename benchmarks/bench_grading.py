@@ -1,19 +1,41 @@
-"""Grading time of honest solutions with the kernel sandbox vs ``--unsafe``, side by side in one run.
+"""Grading time: the kernel sandbox vs ``--unsafe``; students per minute with ``--jobs`` and on a Dask cluster beside
+plain ``nbgrader autograde``; and a class of 1,000 in one run.
 
     sudo .venv/bin/python benchmarks/bench_grading.py [--assignments 02_simple_rnn 04_gru] [--students 2] [--repeats 2]
+    sudo .venv/bin/python benchmarks/bench_grading.py --throughput [--assignment 02_simple_rnn] [--students 42]
+    sudo .venv/bin/python benchmarks/bench_grading.py --scale [--assignment 01_motivation] [--students 1000]
 
-For each assignment it builds a class of ``--students`` honest submissions (the released notebook with the
-instructor's solutions filled in), then grades it with the grading pipeline, alternating sandboxed and
+Default mode: for each assignment it builds a class of ``--students`` honest submissions (the released notebook with
+the instructor's solutions filled in), then grades it with the grading pipeline, alternating sandboxed and
 unsafe runs ``--repeats`` times (interleaved, so machine load hits both alike), and reports the median
-wall time of each and their ratio. Target: sandboxed / unsafe <= 1.20. Needs root.
-Prints a markdown table; with ``--write`` it replaces the "## Grading" section of benchmarks/README.md.
+wall time of each and their ratio. Target: sandboxed / unsafe <= 1.20.
+
+``--throughput``: one generated class of ``--students`` (a third right: the solution notebook; a third blank: the
+released notebook; a third wrong: the solution with one catalogued mistake, ``rnn_helpers/grader/mistakes``),
+graded once each, sandboxed, by ``--jobs 1``, ``--jobs 2``, ``--scheduler`` with a local Dask scheduler and two
+workers (``--nthreads 1``) started here, and by plain ``nbgrader autograde`` on the same notebooks (one process,
+then two processes on half the class each, in two course folders: nbgrader has no parallel mode). Students per
+minute of each whole run (worker start-up included); the three ``rnn-course grade`` runs must write the same
+``grades.csv`` and ``grades.json``, byte for byte.
+
+``--scale``: one class of ``--students`` of the same mix, graded by ``rnn-course grade --jobs 2`` (sandboxed) in a
+subprocess whose resident memory and open files are sampled every second: wall time, peak RSS (VmHWM) and the most
+open files, and both at 10%, 50% and 100% of the students done (bounded: no growth per student beyond its
+result).
+
+Needs root (the sandbox). Prints markdown; with ``--write`` it replaces its own part of the "## Grading" section
+of benchmarks/README.md (the default mode the section's head, the others their "###" subsection).
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
+import shutil
+import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -23,6 +45,8 @@ import nbformat
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "hostile"))
+sys.path.insert(0, str(REPO / "benchmarks"))
+BIN = Path(sys.executable).parent
 
 
 def honest_class(assignment: str, dest: Path, students: int) -> None:
@@ -49,11 +73,265 @@ def grade_once(assignment: str, subs: Path, out: Path, unsafe: bool) -> tuple[fl
     return elapsed, scores[0]
 
 
+# ----------------------------------------------------------------------------- a mixed class
+
+
+def released(assignment: str) -> dict:
+    from rnn_helpers.grader.release import release
+
+    with tempfile.TemporaryDirectory(prefix="rnn-bench-release-") as tmp:
+        (path,) = release([assignment], out_dir=Path(tmp), root=REPO, log=None)
+        return json.loads(path.read_text(encoding="utf-8"))
+
+
+def mixed_class(assignment: str, dest: Path, students: int) -> dict[str, int]:
+    """``students`` folders under ``dest``: in turn right (the solution notebook), blank (the released one) and
+    wrong (the solution with one catalogued mistake, a different one each time); returns the count of each."""
+    from bench_explain import mistaken_notebook
+
+    from rnn_helpers.grader.mistakes import catalogue
+
+    solution = json.loads((REPO / "solutions" / assignment / f"{assignment}.ipynb").read_text(encoding="utf-8"))
+    wrongs = [nb for m in catalogue(assignment).values()
+              if (nb := mistaken_notebook(solution, m.old, m.new)) is not None]
+    kinds = {"right": solution, "blank": released(assignment)}
+    counts = {"right": 0, "blank": 0, "wrong": 0}
+    for i in range(students):
+        kind = ("right", "blank", "wrong")[i % 3]
+        nb = wrongs[(i // 3) % len(wrongs)] if kind == "wrong" else kinds[kind]
+        folder = dest / f"s{i:04d}" / assignment
+        folder.mkdir(parents=True)
+        (folder / f"{assignment}.ipynb").write_text(json.dumps(nb), encoding="utf-8")
+        counts[kind] += 1
+    return counts
+
+
+# ----------------------------------------------------------------------------- students per minute
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def local_cluster(workers: int, logs: Path) -> tuple[str, list[subprocess.Popen]]:
+    """A Dask scheduler and ``workers`` workers (one thread each) on 127.0.0.1, ready."""
+    from distributed import Client
+
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    port = address.rpartition(":")[2]
+    procs = [subprocess.Popen([str(BIN / "dask"), "scheduler", "--host", "127.0.0.1", "--port", port,
+                               "--dashboard-address", ":0", "--no-show"], stderr=open(logs / "scheduler.log", "wb"))]
+    procs += [subprocess.Popen([str(BIN / "dask"), "worker", address, "--nworkers", "1", "--nthreads", "1",
+                                "--no-nanny", "--host", "127.0.0.1", "--dashboard-address", ":0"],
+                               stderr=open(logs / f"worker{i}.log", "wb")) for i in range(workers)]
+    with Client(address, timeout="90s", set_as_default=False) as client:
+        client.wait_for_workers(workers, timeout=90)
+    return address, procs
+
+
+def ours(assignment: str, subs: Path, out: Path, **kw) -> float:
+    """Wall time of one sandboxed ``rnn-course grade`` run (the pipeline, in this process)."""
+    from rnn_helpers.grader.pipeline import grade
+
+    t0 = time.perf_counter()
+    grade(assignment, subs, out, source_root=REPO, echo=lambda line: None, **kw)
+    return time.perf_counter() - t0
+
+
+def plain_nbgrader(assignment: str, subs: Path, work: Path, processes: int) -> float:
+    """Wall time of plain ``nbgrader autograde`` of the class in ``processes`` course folders at once (the class
+    split between them; ``generate_assignment`` done before the clock starts)."""
+    students = sorted(p.name for p in subs.iterdir())
+    cmds = []
+    for k in range(processes):
+        root = work / f"plain{k}"
+        (root / "source").mkdir(parents=True)
+        shutil.copytree(REPO / "solutions" / assignment, root / "source" / assignment)
+        for sid in students[k::processes]:
+            shutil.copytree(subs / sid, root / "submitted" / sid)
+        common = [f"--CourseDirectory.root={root}", f"--CourseDirectory.db_url=sqlite:///{root}/gradebook.db"]
+        env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+        subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", assignment, "--force", *common],
+                       env=env, check=True, capture_output=True, cwd=root)
+        cmds.append(([sys.executable, "-m", "nbgrader", "autograde", assignment, "--force", *common], env, root))
+    t0 = time.perf_counter()
+    procs = [subprocess.Popen(cmd, env=env, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+             for cmd, env, root in cmds]
+    for p in procs:
+        p.wait()
+    return time.perf_counter() - t0
+
+
+def throughput(assignment: str, students: int) -> str:
+    load0 = os.getloadavg()
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="rnn-bench-throughput-") as tmp:
+        tmp = Path(tmp)
+        counts = mixed_class(assignment, tmp / "subs", students)
+        for label, kw in (("`rnn-course grade --jobs 1`", {"jobs": 1}), ("`rnn-course grade --jobs 2`", {"jobs": 2})):
+            out = tmp / f"out-{kw['jobs']}"
+            rows.append((label, "sandboxed", ours(assignment, tmp / "subs", out, **kw), out))
+            print(f"{label}: {rows[-1][2]:.1f} s", file=sys.stderr)
+        address, procs = local_cluster(2, tmp)
+        try:
+            out = tmp / "out-dask"
+            rows.append(("`rnn-course grade --scheduler` (2 local Dask workers)", "sandboxed",
+                         ours(assignment, tmp / "subs", out, scheduler=address), out))
+            print(f"dask: {rows[-1][2]:.1f} s", file=sys.stderr)
+        finally:
+            for p in procs:
+                p.kill()
+                p.wait()
+        for processes in (1, 2):
+            label = "plain `nbgrader autograde`" + (" (1 process)" if processes == 1 else " (2 processes, half each)")
+            rows.append((label, "no sandbox", plain_nbgrader(assignment, tmp / "subs", tmp / f"p{processes}",
+                                                             processes), None))
+            print(f"{label}: {rows[-1][2]:.1f} s", file=sys.stderr)
+        outs = [r[3] for r in rows if r[3] is not None]
+        same = all((o / f).read_bytes() == (outs[0] / f).read_bytes() for o in outs for f in ("grades.csv",
+                                                                                           "grades.json"))
+    load1 = os.getloadavg()
+    base = rows[0][2]
+    lines = [
+        f"### Students per minute ({assignment}, {students} students in one run)",
+        "",
+        f"One generated class of {students} students of `{assignment}` ({counts['right']} right, {counts['blank']} "
+        f"blank, {counts['wrong']} wrong: one catalogued mistake each), each configuration grading it once, whole "
+        "run (worker start-up, feedback and outputs included). Measured by",
+        f"`sudo .venv/bin/python benchmarks/bench_grading.py --throughput --assignment {assignment} --students "
+        f"{students}`.",
+        "",
+        "| configuration | kernels | wall (s) | students / min | vs `--jobs 1` |",
+        "|---|---|---|---|---|",
+        *[f"| {label} | {kernels} | {t:.1f} | {60 * students / t:.1f} | {base / t:.2f}x |"
+          for label, kernels, t, _ in rows],
+        "",
+        ("The three `rnn-course grade` runs wrote byte-identical `grades.csv` and `grades.json`."
+         if same else "THE `rnn-course grade` RUNS WROTE DIFFERENT grades.csv / grades.json."),
+        f"Machine: {os.cpu_count()} cores, Python {platform.python_version()}; load average before / after "
+        f"{load0[0]:.2f} / {load1[0]:.2f} (a shared machine: other work ran beside these runs).",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------- a class of 1,000
+
+
+def _sample(pid: int) -> tuple[int, int, int] | None:
+    """(VmRSS, VmHWM) in KiB and the open files of ``pid``; ``None`` once it is gone."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+        fds = len(os.listdir(f"/proc/{pid}/fd"))
+    except OSError:
+        return None
+    fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+    kib = lambda name: int(fields[name].split()[0])  # noqa: E731
+    return kib("VmRSS"), kib("VmHWM"), fds
+
+
+def scale(assignment: str, students: int, jobs: int) -> str:
+    load0 = os.getloadavg()
+    with tempfile.TemporaryDirectory(prefix="rnn-bench-scale-") as tmp:
+        tmp = Path(tmp)
+        counts = mixed_class(assignment, tmp / "subs", students)
+        results = tmp / "out" / ".results" / assignment
+        cmd = [str(BIN / "rnn-course"), "grade", assignment, str(tmp / "subs"), "--out", str(tmp / "out"),
+               "--jobs", str(jobs)]
+        t0 = time.perf_counter()
+        # to files: the summary of a large class would fill a pipe that nobody reads until the end
+        proc = subprocess.Popen(cmd, cwd=REPO, stdout=open(tmp / "stdout.log", "w"), stderr=open(tmp / "stderr.log", "w"))
+        samples = []  # (seconds, students done, rss KiB, hwm KiB, open files)
+        while proc.poll() is None:
+            got = _sample(proc.pid)
+            if got is not None:
+                done = sum(1 for _ in results.glob("*.json")) if results.is_dir() else 0
+                samples.append((time.perf_counter() - t0, done, *got))
+            time.sleep(1.0)
+        wall = time.perf_counter() - t0
+        if proc.returncode != 0:
+            raise SystemExit(f"bench_grading --scale: the run failed ({proc.returncode}): "
+                             f"{(tmp / 'stderr.log').read_text()[-2000:]}")
+        rows = list(csv_rows(tmp / "out" / "grades.csv"))
+    load1 = os.getloadavg()
+    peak_rss = max(s[3] for s in samples)
+    peak_fds = max(s[4] for s in samples)
+
+    def sample_at(fraction):
+        return next((s for s in samples if s[1] >= fraction * students), samples[-1])
+
+    def at(fraction):
+        s = sample_at(fraction)
+        return f"{s[2] / 1024:.0f} MiB, {s[4]} files"
+
+    growth = (sample_at(1.0)[2] - sample_at(0.1)[2]) / 1024 / max(1, 0.9 * students)
+
+    lines = [
+        f"### A class of {students} in one run ({assignment})",
+        "",
+        f"{students} generated students of `{assignment}` ({counts['right']} right, {counts['blank']} blank, "
+        f"{counts['wrong']} wrong), graded in one sandboxed run by",
+        f"`rnn-course grade {assignment} SUBS --out OUT --jobs {jobs}`; the coordinator's memory and open files "
+        "sampled every second (`sudo .venv/bin/python benchmarks/bench_grading.py --scale --assignment "
+        f"{assignment} --students {students}`). `01_motivation` has the shortest notebook of the course, so the",
+        "run measures the grader's own cost per student more than the students' code.",
+        "",
+        "| students | wall | students / min | coordinator peak RSS | most open files | at 10% done | at 50% | at 100% |",
+        "|---|---|---|---|---|---|---|---|",
+        f"| {len(rows)} | {wall / 60:.1f} min | {60 * students / wall:.1f} | {peak_rss / 1024:.0f} MiB | {peak_fds} | "
+        f"{at(0.1)} | {at(0.5)} | {at(1.0)} |",
+        "",
+        f"From 10% to 100% done the coordinator's RSS grows {growth:.2f} MiB per student: the results it holds for the "
+        "feedback and the files written at the end (each with its executed notebook); open files stay flat.",
+        "",
+        f"Machine: {os.cpu_count()} cores, Python {platform.python_version()}; load average before / after "
+        f"{load0[0]:.2f} / {load1[0]:.2f}.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def csv_rows(path: Path):
+    import csv
+
+    with open(path, encoding="utf-8", newline="") as fh:
+        yield from csv.DictReader(fh)
+
+
+# ----------------------------------------------------------------------------- README
+
+
+def write_section(heading: str, text: str) -> None:
+    """Replace the part of benchmarks/README.md's grading section that starts at ``heading`` (up to the next
+    heading), or add it at the end of the grading section."""
+    readme = REPO / "benchmarks" / "README.md"
+    old = readme.read_text() if readme.exists() else "# Benchmarks\n"
+    if "## Grading" not in old:
+        old = old.rstrip("\n") + "\n\n## Grading\n"
+    grading = old.find("## Grading")
+    section_end = old.find("\n## ", grading + 1)
+    section_end = len(old) if section_end < 0 else section_end + 1
+    start = old.find(heading, grading, section_end)
+    if start < 0:
+        start = end = section_end
+        text = text if old[start - 2:start] == "\n\n" else "\n" + text
+    else:
+        nxt = [i for i in (old.find("\n### ", start + 1), old.find("\n## ", start + 1)) if i >= 0]
+        end = min(nxt) + 1 if nxt else len(old)
+    readme.write_text(old[:start] + text.rstrip("\n") + "\n\n" + old[end:].lstrip("\n"))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--assignments", nargs="+", default=["02_simple_rnn", "04_gru"])
-    parser.add_argument("--students", type=int, default=2)
+    parser.add_argument("--students", type=int, default=None)
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--throughput", action="store_true", help="students per minute (see above)")
+    parser.add_argument("--scale", action="store_true", help="a class of 1,000 in one run (see above)")
+    parser.add_argument("--assignment", default=None, help="the assignment of --throughput / --scale")
+    parser.add_argument("--jobs", type=int, default=2, help="--jobs of the --scale run")
     parser.add_argument("--write", action="store_true", help="write the section into benchmarks/README.md")
     args = parser.parse_args()
 
@@ -63,6 +341,19 @@ def main() -> int:
     if not ok:
         print(f"bench_grading: {reason}", file=sys.stderr)
         return 2
+    if args.throughput or args.scale:
+        assignment = args.assignment or ("02_simple_rnn" if args.throughput else "01_motivation")
+        if args.throughput:
+            text = throughput(assignment, args.students or 42)
+            heading = "### Students per minute"
+        else:
+            text = scale(assignment, args.students or 1000, args.jobs)
+            heading = "### A class of"
+        print(text)
+        if args.write:
+            write_section(heading, text)
+        return 0
+    args.students = args.students or 2
     load0 = os.getloadavg()
     rows = []
     with tempfile.TemporaryDirectory(prefix="rnn-bench-grading-") as tmp:
@@ -105,13 +396,7 @@ def main() -> int:
     text = "\n".join(lines)
     print(text)
     if args.write:
-        readme = REPO / "benchmarks" / "README.md"
-        old = readme.read_text() if readme.exists() else "# Benchmarks\n"
-        start = old.find("## Grading")
-        if start >= 0:
-            end = old.find("\n## ", start + 1)
-            old = old[:start] + (old[end + 1:] if end >= 0 else "")
-        readme.write_text(old.rstrip("\n") + "\n\n" + text)
+        write_section("## Grading", text)
     return 0
 
 

@@ -32,17 +32,28 @@ def notebook(*sources):
     return nb
 
 
-def run(nb, nbdir, workdir, limits=None):
-    """Execute ``nb`` with the sandboxed kernel in ``nbdir``; return (notebook, error or None)."""
+def run(nb, nbdir, workdir, limits=None, warm=False, case_key=""):
+    """Execute ``nb`` with the sandboxed kernel in ``nbdir`` (forked by the warm parent when ``warm``, else
+    started cold; given the assignment's ``case_key``); return (notebook, error or None)."""
     from nbclient import NotebookClient
 
-    config = executor_config(limits or Limits(), workdir)
+    config = executor_config(limits or Limits(), workdir, warm=warm)
+    config.PrivateKernelManager.case_key = case_key
+    # a first cell that says whether the kernel came warm (torch already imported), taken out again afterwards:
+    # a warm test that silently ran a cold kernel would prove nothing
+    nb.cells.insert(0, nbformat.v4.new_code_cell(WARM_PROBE))
     client = NotebookClient(nb, config=config, resources={"metadata": {"path": str(nbdir)}}, allow_errors=True)
+    error = None
     try:
         client.execute()
-        return nb, None
     except Exception as exc:  # DeadKernelError etc.: the test asserts on it
-        return nb, exc
+        error = exc
+    probe = nb.cells.pop(0)
+    assert text(probe).strip() == ("warm" if warm else "cold"), text(probe)
+    return nb, error
+
+
+WARM_PROBE = "import sys; print('warm' if 'torch' in sys.modules else 'cold')"
 
 
 def text(cell) -> str:
@@ -225,6 +236,12 @@ def test_the_launcher_kills_the_namespace_when_the_grader_is_gone():
 # Root: the real kernel
 
 
+@pytest.fixture(params=[False, True], ids=["cold", "warm"])
+def warm(request):
+    """Each sandbox test runs with a cold kernel and with a warm one (:mod:`warm_kernels`): the same sandbox."""
+    return request.param
+
+
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory):
     return tmp_path_factory.mktemp("grader")
@@ -253,7 +270,7 @@ def test_sandbox_is_available_as_root():
 
 
 @root
-def test_kernel_runs_unprivileged_offline_and_sees_only_the_stripped_package(course, workdir):
+def test_kernel_runs_unprivileged_offline_and_sees_only_the_stripped_package(course, workdir, warm):
     base, nbdir, db = course
     nb, err = run(notebook(
         "import os, sys; print(os.getuid(), os.getgid(), os.getcwd() == os.environ['HOME'])",
@@ -265,7 +282,7 @@ def test_kernel_runs_unprivileged_offline_and_sees_only_the_stripped_package(cou
         "except OSError as e:\n    print('no network', e.errno)",
         "import numpy, torch; print(torch.tensor([1.0, 2.0]).sum().item())",
         "print(sorted(os.listdir('.')))",
-    ), nbdir, workdir)
+    ), nbdir, workdir, warm=warm)
     assert err is None
     out = [text(c) for c in nb.cells]
     uid, gid, home = out[0].split()
@@ -279,14 +296,14 @@ def test_kernel_runs_unprivileged_offline_and_sees_only_the_stripped_package(cou
 
 
 @root
-def test_writes_stay_inside_the_sandbox(course, workdir):
+def test_writes_stay_inside_the_sandbox(course, workdir, warm):
     base, nbdir, db = course
     before = (nbdir / "data.txt").read_text()
     nb, err = run(notebook(
         "open('data.txt', 'w').write('tampered'); open('numpy.py', 'w').write('x = 1')",
         f"try:\n    open({str(db)!r}, 'w')\nexcept OSError as e:\n    print(type(e).__name__)",
         "try:\n    open('/usr/evil', 'w')\nexcept OSError as e:\n    print(type(e).__name__)",
-    ), nbdir, workdir)
+    ), nbdir, workdir, warm=warm)
     assert err is None
     assert (nbdir / "data.txt").read_text() == before
     assert not (nbdir / "numpy.py").exists()
@@ -295,7 +312,7 @@ def test_writes_stay_inside_the_sandbox(course, workdir):
 
 
 @root
-def test_a_double_forked_daemon_dies_with_the_kernel_and_never_reaches_the_gradebook(course, workdir):
+def test_a_double_forked_daemon_dies_with_the_kernel_and_never_reaches_the_gradebook(course, workdir, warm):
     """The worst case of THREAT_MODEL.md ("now or from a process that outlives the kernel"): a daemon that
     outlives its kernel and sets every manual score to 1000."""
     base, nbdir, db = course
@@ -320,7 +337,7 @@ print("daemon started")
     mark = new_mark()
     nb, err = run(notebook(mark_cell(mark), daemon,
                            "import subprocess; print(len([p for p in os.listdir('/proc') if p.isdigit()]))"),
-                  nbdir, workdir)
+                  nbdir, workdir, warm=warm)
     assert err is None and text(nb.cells[0]).strip() == mark and "daemon started" in text(nb.cells[1])
     assert int(text(nb.cells[2]).split()[-1]) >= 3  # kernel + init + daemon were visible inside
     time.sleep(1.0)
@@ -330,24 +347,24 @@ print("daemon started")
 
 
 @root
-def test_cell_timeout_interrupts_and_the_notebook_goes_on(course, workdir):
+def test_cell_timeout_interrupts_and_the_notebook_goes_on(course, workdir, warm):
     _, nbdir, _ = course
     nb, err = run(notebook("while True:\n    pass", "print('next cell ran')"), nbdir, workdir,
-                  Limits(cell_timeout=3, notebook_timeout=120))
+                  Limits(cell_timeout=3, notebook_timeout=120), warm=warm)
     assert err is None
     assert "KeyboardInterrupt" in text(nb.cells[0])
     assert text(nb.cells[1]).strip() == "next cell ran"
 
 
 @root
-def test_notebook_wall_clock_kills_a_kernel_that_ignores_interrupts(course, workdir):
+def test_notebook_wall_clock_kills_a_kernel_that_ignores_interrupts(course, workdir, warm):
     _, nbdir, _ = course
     mark = new_mark()
     t0 = time.monotonic()
     nb, err = run(notebook(mark_cell(mark),
                            "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass",
                            "print('x')", "print('y')", "print('z')"),
-                  nbdir, workdir, Limits(cell_timeout=4, notebook_timeout=8))
+                  nbdir, workdir, Limits(cell_timeout=4, notebook_timeout=8), warm=warm)
     elapsed = time.monotonic() - t0
     assert err is not None and type(err).__name__ == "DeadKernelError"
     assert elapsed < 60
@@ -356,14 +373,14 @@ def test_notebook_wall_clock_kills_a_kernel_that_ignores_interrupts(course, work
 
 
 @root
-def test_memory_and_process_limits_hold(course, workdir):
+def test_memory_and_process_limits_hold(course, workdir, warm):
     _, nbdir, _ = course
     nb, err = run(notebook(
         "try:\n    x = bytearray(3 * 1024**3)\nexcept MemoryError:\n    print('MemoryError')",
         "import os\nn = 0\ntry:\n    for _ in range(500):\n        if os.fork() == 0:\n            import time; time.sleep(30)"
         "\n            os._exit(0)\n        n += 1\nexcept OSError as e:\n    print('fork refused after', n)",
         "print('alive')",
-    ), nbdir, workdir, Limits(memory_bytes=2 * 1024**3, max_processes=40, notebook_timeout=120))
+    ), nbdir, workdir, Limits(memory_bytes=2 * 1024**3, max_processes=40, notebook_timeout=120), warm=warm)
     assert err is None
     assert text(nb.cells[0]).strip() == "MemoryError"
     assert text(nb.cells[1]).startswith("fork refused after")
@@ -372,13 +389,47 @@ def test_memory_and_process_limits_hold(course, workdir):
 
 
 @root
-def test_a_kernel_that_exits_ends_the_run_without_leftovers(course, workdir):
+def test_a_kernel_that_exits_ends_the_run_without_leftovers(course, workdir, warm):
     _, nbdir, _ = course
     mark = new_mark()
     nb, err = run(notebook(mark_cell(mark), "import os\nif os.fork() == 0:\n    import time; time.sleep(60)\nos._exit(3)",
                            "print(1)"),
-                  nbdir, workdir, Limits(notebook_timeout=60))
+                  nbdir, workdir, Limits(notebook_timeout=60), warm=warm)
     assert err is not None and type(err).__name__ == "DeadKernelError"
     assert text(nb.cells[0]).strip() == mark
     time.sleep(0.5)
     assert pids_named(mark) == []
+
+
+@root
+def test_the_kernel_holds_no_grader_module_and_cannot_reach_the_real_package(course, workdir, warm):
+    """A warm kernel inherits its parent's memory: like a cold one, it holds no module of the grader side, no
+    reference module and nothing loaded from the real package, whose files it cannot reach; it has no file open
+    but its own sockets, pipes and devices, and its own memory limit."""
+    import json
+
+    from rnn_helpers.grader.reference_modules import REFERENCE_MODULES
+    from rnn_helpers.grader.stripped import package_dir
+
+    _, nbdir, _ = course
+    real = str(package_dir())
+    nb, err = run(notebook(
+        "import json, os, resource, sys\n"
+        "print(json.dumps({'modules': sorted(sys.modules), 'files': sorted(str(getattr(m, '__file__', None)) "
+        "for m in list(sys.modules.values())), 'fds': sorted(os.readlink('/proc/self/fd/' + f) "
+        "for f in os.listdir('/proc/self/fd') if os.path.lexists('/proc/self/fd/' + f)), "
+        f"'real': [os.path.exists(p) for p in ({real!r}, {real + '/grader/sandbox.py'!r}, "
+        f"{real + '/simple_rnn.py'!r})], 'as': resource.getrlimit(resource.RLIMIT_AS)[0]}}))",
+    ), nbdir, workdir, warm=warm)
+    assert err is None
+    seen = json.loads(text(nb.cells[0]))
+
+    def grader_side(module):
+        return module.startswith(("rnn_helpers.grader", "_rnn_")) or any(
+            module == r or module.startswith(r + ".") for r in REFERENCE_MODULES)
+
+    assert [m for m in seen["modules"] if grader_side(m)] == []
+    assert [f for f in seen["files"] if f.startswith(real + "/")] == []
+    assert seen["real"] == [False, False, False]
+    assert [f for f in seen["fds"] if not f.startswith(("socket:", "pipe:", "anon_inode:", "/dev/", "/proc/"))] == []
+    assert seen["as"] == Limits().memory_bytes

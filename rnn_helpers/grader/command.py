@@ -10,6 +10,10 @@ committed to ``OUT/.results`` as soon as it is known: run again into the same OU
 submissions) and only the missing or changed students are graded; ``--regrade`` grades all. On a terminal a
 progress bar shows the counts and the time left; otherwise one line per student.
 
+``--jobs N`` grades N students at once, each in its own sandbox (default: the cores this process may use);
+``--scheduler ADDRESS`` sends them to the workers of a Dask cluster instead (:mod:`.dask_grading`). Either way
+this process alone writes the gradebook and every output, the same files as ``--jobs 1``.
+
 Exit codes: 0 when the batch was graded (broken submissions included: they score 0 with a reason);
 2 for a wrong invocation (one line on stderr, nothing written).
 """
@@ -45,7 +49,31 @@ def configure(parser: argparse.ArgumentParser) -> None:
                              "derived; default: $RNN_COURSE_GRADING_SECRET, else the published seeds")
     parser.add_argument("--regrade", action="store_true",
                         help="grade every student again, even those whose result OUT already holds")
+    parser.add_argument("--jobs", type=_positive_int, metavar="N", default=None,
+                        help="students graded at once, each by its own worker in its own sandbox "
+                             "(default: the number of cores, here %d)" % default_jobs())
+    parser.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                        help="grade on a Dask cluster: the address of its scheduler (e.g. tcp://10.0.0.5:8786); "
+                             "every worker needs the course installed at the same version, and root")
     parser.add_argument("--source-root", type=pathlib.Path, default=None, help=argparse.SUPPRESS)
+
+
+def default_jobs() -> int:
+    """The cores this process may run on (its CPU affinity), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # no affinity on this platform
+        return max(1, os.cpu_count() or 1)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def source_root(explicit: pathlib.Path | None = None) -> pathlib.Path | None:
@@ -109,6 +137,7 @@ def _run(args) -> int:
     result = grade(args.assignment, args.submissions, args.out, source_root=root, db_url=args.db,
                    unsafe=args.unsafe, echo=echo, layout=args.layout,
                    export=args.export, secret=secret, regrade=args.regrade,
+                   jobs=args.jobs or default_jobs(), scheduler=args.scheduler,
                    progress=lambda total, echo: Progress.for_stream(total, echo, sys.stderr))
     give_to_sudo_user(result.out)
     print(grades_csv.summary(result.students, sandboxed=result.sandboxed, sandbox_reason=result.sandbox_reason))

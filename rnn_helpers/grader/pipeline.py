@@ -7,6 +7,12 @@ One student at a time, nbgrader's ``Autograde`` runs with the grader's preproces
 :mod:`execute`, :mod:`verify_records`). Whatever happens to one student (a notebook that is not JSON, a kernel
 that dies, an nbgrader error) ends as zeros with a reason for *that* student; the batch always finishes.
 
+With ``jobs > 1`` the students are graded by that many worker processes at once (:mod:`worker_pool`), with a
+``scheduler`` by the workers of a Dask cluster (:mod:`dask_grading`); each worker grades whole students as above,
+in its own private course and sandbox (:mod:`grade_worker`), and answers each student's result. This process
+alone enters the results into the run's gradebook (:func:`results_store.reenter`), commits them to the results
+store and writes every output, so the files are those of ``jobs=1``, byte for byte.
+
 Grading never goes on with less protection than it was asked for: when the source scan or the sandbox
 modules cannot be imported, it stops before anything is written (:func:`required_module`).
 
@@ -33,6 +39,9 @@ from .submissions import InvocationError, StudentSubmission
 from .verify_records import FailureExplainer, Scanner, VerifyRecords
 
 SANDBOX_MODULE = "rnn_helpers.grader.sandbox"
+# the plan's sandbox_config in the coordinator of workers (--jobs N, --scheduler), which runs no kernel itself:
+# never None, which would mean the plain kernel of --unsafe
+WORKERS_EXECUTE = "the workers run the kernels"
 SANDBOX_KERNEL_MODULE = "rnn_helpers.grader.sandbox_kernel"
 SOURCE_CHECK_MODULE = "rnn_helpers.grader.source_check"
 
@@ -152,7 +161,7 @@ class _Plan:
     references: ReferenceCache
     scanner: Scanner
     limits: Any  # sandbox.Limits
-    sandbox_config: Any  # traitlets Config of sandbox_kernel.executor_config, None for --unsafe
+    sandbox_config: Any  # traitlets Config of sandbox_kernel.executor_config, None for --unsafe, WORKERS_EXECUTE
     explainer: FailureExplainer | None  # explains failed hidden checks, one per run (verify_records)
     case_key: str  # "<assignment>:<hex>" for the kernel's record_check (seeds.CASE_KEY_ENV); "": published
 
@@ -168,7 +177,8 @@ class _Plan:
 def grade(assignment: str, submissions: pathlib.Path, out: pathlib.Path, *, source_root: pathlib.Path,
           checks_provider: Callable[[str], dict] | None = None, db_url: str | None = None, unsafe: bool = False,
           limits=None, echo: Callable[[str], None] = print, layout: str | None = None,
-          export: str | None = None, secret=None, regrade: bool = False, progress=None) -> GradeRun:
+          export: str | None = None, secret=None, regrade: bool = False, progress=None, jobs: int = 1,
+          scheduler: str | None = None) -> GradeRun:
     """Grade every student of ``submissions`` on ``assignment``; write ``out/grades.csv`` and ``out/feedback``.
 
     ``layout`` forces the export's layout (:mod:`.lms`, else recognised); ``export`` ("canvas", "moodle") also
@@ -178,8 +188,13 @@ def grade(assignment: str, submissions: pathlib.Path, out: pathlib.Path, *, sour
     kept by a later run into the same ``out`` unless ``regrade``. ``progress(total, echo)`` makes the
     :class:`~.progress.Progress` to report to (default: one line per student through ``echo``).
 
-    Raises :class:`InvocationError` (before writing anything) for a wrong invocation, or when a protection
-    (the sandbox where it is needed, the source scan) cannot be had.
+    ``jobs`` students are graded at once by worker processes (1: here, in this process), or, with
+    ``scheduler`` (a Dask scheduler's address), by the cluster's workers; either way the checks provider must be
+    importable by name (:func:`.grade_worker.checks_provider_name`), and each worker checks that it has the same
+    course as this process (:mod:`.grade_worker`).
+
+    Raises :class:`InvocationError` (before writing anything) for a wrong invocation, an unreachable
+    scheduler, or when a protection (the sandbox where it is needed, the source scan) cannot be had.
     """
     from rnn_helpers.checks.seeds import using_case_key
 
@@ -192,16 +207,24 @@ def grade(assignment: str, submissions: pathlib.Path, out: pathlib.Path, *, sour
     if checks_provider is None:
         from rnn_helpers.checks.registry import checks_for as checks_provider
     expected_sources = _check_invocation(assignment, submissions, out, source_root)
+    if jobs < 1:
+        raise InvocationError(f"--jobs must be at least 1, got {jobs}")
+    provider_name = None if jobs == 1 and scheduler is None else _provider_name(checks_provider)
     scanner = source_scanner()
-    sandboxed, sandbox_reason = sandbox_status()
+    if scheduler is not None:  # the cluster's workers sandbox (each checks that it can); not this machine
+        sandboxed, sandbox_reason = not unsafe, "the sandbox works on the cluster's workers, but --unsafe was given"
+    else:
+        sandboxed, sandbox_reason = sandbox_status()
     if not sandboxed and not unsafe:
         advice = "" if "--unsafe" in sandbox_reason else \
             "; run as root where the sandbox works, or pass --unsafe to grade without it"
         raise InvocationError(f"cannot sandbox the students' code: {sandbox_reason}{advice}")
     sandbox_kernel = required_module(SANDBOX_KERNEL_MODULE, "the grading sandbox") if sandboxed and not unsafe else None
     limits = limits or required_module(SANDBOX_MODULE, "the grading sandbox").Limits()
+    in_process = provider_name is None
     if db_url is not None:
         gradebook.check_database(db_url)
+    cluster = None if scheduler is None else _connect(scheduler)  # unreachable: an InvocationError, here
 
     # the secret's line comes first, before anything else the run says; a wrong invocation prints only its error
     echo = _first_saying(echo, secret.first_line(unsafe=sandbox_kernel is None))
@@ -215,7 +238,12 @@ def grade(assignment: str, submissions: pathlib.Path, out: pathlib.Path, *, sour
         _quiet_logs()
         course = gradebook.create_course(work / "course", source_root, assignment, db_url)
         gradebook.add_students(course, [s.student_id for s in students])
-        sandbox_config = None if sandbox_kernel is None else sandbox_kernel.executor_config(limits, work / "sandbox")
+        if not in_process:
+            sandbox_config = WORKERS_EXECUTE  # this process runs no kernel: its workers do, each in its sandbox
+        elif sandbox_kernel is None:
+            sandbox_config = None
+        else:
+            sandbox_config = sandbox_kernel.executor_config(limits, work / "sandbox")
         plan = _plan(course, ReferenceCache(checks_provider), scanner, limits, sandbox_config,
                      FailureExplainer(source_root / "solutions"), f"{assignment}:{case_key.hex()}" if case_key else "")
         store = results_store.ResultsStore(out, assignment)
@@ -223,7 +251,7 @@ def grade(assignment: str, submissions: pathlib.Path, out: pathlib.Path, *, sour
             expected_sources, results_store.checks_sources(checks_provider(assignment)), case_key,
             sandboxed=sandbox_kernel is not None, limits=limits)
         progress = (progress or Progress)(len(students), echo)
-        results = []
+        results, todo = [], []
         with using_case_key(assignment, case_key):  # the references' cases, computed here, are this term's
             for sub in students:
                 key = results_store.result_key(fingerprint, sub)
@@ -231,6 +259,9 @@ def grade(assignment: str, submissions: pathlib.Path, out: pathlib.Path, *, sour
                 if stored is not None:
                     result = results_store.kept_result(sub, assignment, stored)
                     results_store.reenter(course, result)
+                elif not in_process:
+                    todo.append((key, sub))  # graded by the workers, below
+                    continue
                 else:
                     progress.start(sub.student_id)
                     result, grader_failed = _grade_student(course, sub, plan)
@@ -240,6 +271,13 @@ def grade(assignment: str, submissions: pathlib.Path, out: pathlib.Path, *, sour
                         store.save(key, result)
                 progress.finish_student(sub.student_id, kept=stored is not None)
                 results.append(result)
+        if todo:
+            from .grade_worker import setup_message
+
+            setup = setup_message(assignment, expected_sources, provider_name, sandboxed=sandbox_kernel is not None,
+                                  limits=limits, case_key=case_key, fingerprint=fingerprint)
+            runner = cluster.runner(setup) if cluster is not None else _worker_pool(setup, jobs)
+            results += _grade_by_workers(runner, todo, course, plan, store, progress)
         progress.close()
         _write_outputs(out, course, plan, results, db_url)
         store.remove_unused()
@@ -250,7 +288,59 @@ def grade(assignment: str, submissions: pathlib.Path, out: pathlib.Path, *, sour
         why = sandbox_reason if not sandboxed else "the sandbox works here, but --unsafe was given"
         return GradeRun(assignment, results, out, sandboxed and not unsafe, why, progress.graded, progress.kept)
     finally:
+        if cluster is not None:
+            cluster.close()
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _worker_pool(setup: dict, jobs: int):
+    from .worker_pool import WorkerPool
+
+    return WorkerPool(setup, jobs)
+
+
+def _provider_name(checks_provider) -> str:
+    from .grade_worker import checks_provider_name
+
+    return checks_provider_name(checks_provider)
+
+
+def _connect(scheduler: str):
+    from .dask_grading import connect
+
+    return connect(scheduler)
+
+
+def _grade_by_workers(runner, todo: list, course, plan: _Plan, store, progress) -> list[StudentResult]:
+    """Grade ``todo`` (``(key, sub)`` pairs) with ``runner`` (a :class:`~.worker_pool.WorkerPool` or the cluster's
+    :class:`~.dask_grading.DaskRunner`); each result is entered into this run's gradebook and committed as it
+    arrives, as :func:`grade` does with its own (a failure of the grader is not committed)."""
+    from . import results_store
+
+    results = []
+    for event in runner.run(todo):
+        if event[0] == "start":
+            progress.start(event[2].student_id)
+            continue
+        _, key, sub, reply = event
+        result, grader_failed = _worker_result(sub, plan, reply)
+        results_store.reenter(course, result)
+        if not grader_failed:
+            store.save(key, result)
+        progress.finish_student(sub.student_id, kept=False)
+        results.append(result)
+    return results
+
+
+def _worker_result(sub: StudentSubmission, plan: _Plan, reply: dict) -> tuple[StudentResult, bool]:
+    """A worker's reply (:mod:`.grade_worker`) as the student's result, and whether the grader failed."""
+    from .results_store import kept_result, notebooks_from_json
+
+    if "failed" in reply:
+        reason = f"grading failed: {str(reply['failed'])[:300]}"
+        notebooks = [NotebookResult(nb, _zero_cells(cells, reason), reason) for nb, cells in plan.layout.items()]
+        return kept_result(sub, plan.assignment, notebooks), True
+    return kept_result(sub, plan.assignment, notebooks_from_json(reply["notebooks"])), bool(reply["grader_failed"])
 
 
 def _check_invocation(assignment: str, submissions: pathlib.Path, out: pathlib.Path,
@@ -548,6 +638,8 @@ def _autograde_config(plan: _Plan, verify: VerifyRecords, restore: RestoreTestCe
                                         OverwriteCells, OverwriteKernelspec, SaveAutoGrades)
     from traitlets.config import Config
 
+    if plan.sandbox_config is WORKERS_EXECUTE:
+        raise RuntimeError("this run's workers grade the notebooks; its coordinator runs no kernel")
     limits = plan.limits
     cfg = Config()
     cfg.Autograde.force = True

@@ -60,7 +60,7 @@ class Progress:
         self.total, self.echo, self.stream, self.clock = total, echo, bar_stream, clock
         self.kept = self.graded = 0  # students kept from an earlier run into the same OUT / graded now
         self._graded_time = 0.0
-        self._started: float | None = None
+        self._started: dict[str, float] = {}  # the students being graded now (several with --jobs), and since when
         self._width = 0
 
     @classmethod
@@ -75,7 +75,7 @@ class Progress:
         return self.kept + self.graded
 
     def start(self, student: str) -> None:
-        self._started = self.clock()
+        self._started[student] = self.clock()
         if self.stream is None:
             self.echo(f"[{self.done + 1}/{self.total}] grading {student}")
         else:
@@ -88,15 +88,17 @@ class Progress:
                 self.echo(f"[{self.done}/{self.total}] kept {student} (graded by an earlier run into this OUT)")
         else:
             self.graded += 1
-            if self._started is not None:
-                self._graded_time += self.clock() - self._started
-        self._started = None
+            started = self._started.get(student)
+            if started is not None:
+                self._graded_time += self.clock() - started
+        self._started.pop(student, None)
         if self.stream is not None:
             self._draw("")
 
     def line(self, current: str = "") -> str:
         """The bar as it stands (what a terminal shows)."""
-        left = time_left(self.graded, self._graded_time, self.total - self.done)
+        # students graded side by side (--jobs) share the wall clock: a student's mean time over how many at once
+        left = time_left(self.graded, self._graded_time / max(1, len(self._started)), self.total - self.done)
         return format_bar(self.done, self.total, self.kept, left, current)
 
     def close(self) -> None:

@@ -132,6 +132,17 @@ def _notebook_from_json(data: dict):
                           list(data.get("notes", [])), executed)
 
 
+def notebooks_to_json(notebooks) -> list[dict]:
+    """A student's notebooks' results (``StudentResult.notebooks``) as the stored JSON form (also what a grading
+    worker answers, :mod:`.grade_worker`)."""
+    return [_notebook_to_json(nb) for nb in notebooks]
+
+
+def notebooks_from_json(data: list[dict]) -> list:
+    """The inverse of :func:`notebooks_to_json`."""
+    return [_notebook_from_json(nb) for nb in data]
+
+
 class ResultsStore:
     """``OUT/.results/<assignment>/``: one JSON file per student result, by key."""
 

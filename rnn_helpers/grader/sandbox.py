@@ -22,7 +22,9 @@ The kernel of each graded notebook runs
   site-packages.
 
 This module is the launcher: the kernel command (``python -m rnn_helpers.grader.sandbox``), which builds the
-namespaces, drops to the sandbox uid, applies the :class:`Limits` and execs the IPython kernel. It is plain
+namespaces, drops to the sandbox uid, applies the :class:`Limits` and execs the IPython kernel. With
+``--zygote SOCKET`` the same steps are taken by a warm parent that has imported the kernel's modules once
+(:mod:`warm_kernels`), and the launcher stands for the kernel it forked. It is plain
 stdlib, so that starting a kernel does not pay for importing nbgrader. How nbgrader and nbclient start a
 kernel through it (the kernel manager, the Execute step, the config) is :mod:`sandbox_kernel`::
 
@@ -140,7 +142,7 @@ def _python_paths() -> dict:
 def sandbox_spec(limits: Limits, stripped_dir: str | os.PathLike) -> dict:
     """Everything the launcher needs, as JSON-able data."""
     paths = _python_paths()
-    return {"limits": asdict(limits), "python": paths["python"],
+    return {"limits": asdict(limits), "python": paths["python"], "site": paths["site"],
             "pythonpath": [str(Path(stripped_dir).resolve())] + paths["site"],
             "ro": paths["ro"] + [str(Path(stripped_dir).resolve())]}
 
@@ -307,8 +309,10 @@ def _kernel_env(spec: dict, workdir: Path) -> dict:
     return env
 
 
-def _exec_kernel(spec: dict, workdir: Path, conn: Path, extra: list[str]) -> None:
-    """In the forked kernel process: limits, drop to the sandbox uid, exec the IPython kernel."""
+def enter_sandbox(spec: dict, workdir: Path) -> None:
+    """In the forked kernel process (root, inside the namespaces and the chroot): default signals, the
+    :class:`Limits`, drop to the sandbox uid for good, no new privileges, the notebook's folder as cwd.
+    What follows is the kernel itself: exec'ed cold (:func:`_exec_kernel`) or run in place (:mod:`warm_kernels`)."""
     import resource
 
     lim = spec_limits(spec)
@@ -327,15 +331,27 @@ def _exec_kernel(spec: dict, workdir: Path, conn: Path, extra: list[str]) -> Non
     _check(_libc().prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
     os.umask(0o077)
     os.chdir(workdir)
-    argv = [spec["python"], "-s", "-S", "-P", "-m", "ipykernel_launcher", "-f", str(conn), *extra]
-    os.execve(spec["python"], argv, _kernel_env(spec, workdir))
 
 
-def _init(spec: dict, workdir: Path, scratch: Path, conn: Path, extra: list[str], alive: int) -> int:
+def kernel_argv(spec: dict, conn: Path, extra: list[str]) -> list[str]:
+    """The IPython kernel's command line (a warm kernel shows the same ``sys.orig_argv``)."""
+    return [spec["python"], "-s", "-S", "-P", "-m", "ipykernel_launcher", "-f", str(conn), *extra]
+
+
+def _exec_kernel(spec: dict, workdir: Path, conn: Path, extra: list[str]) -> None:
+    """In the forked kernel process: enter the sandbox, exec a fresh IPython kernel (the cold start)."""
+    enter_sandbox(spec, workdir)
+    os.execve(spec["python"], kernel_argv(spec, conn, extra), _kernel_env(spec, workdir))
+
+
+def _init(spec: dict, workdir: Path, scratch: Path, conn: Path, extra: list[str], alive: int,
+          become_kernel=_exec_kernel) -> int:
     """PID 1 of the namespace (root): build the view, start the kernel, reap, enforce the wall clock.
 
     ``alive`` is the read end of a pipe whose write end only the launcher holds: EOF means the launcher
-    is gone (getppid() is 0 for a namespace's PID 1, so it cannot tell us).
+    is gone (getppid() is 0 for a namespace's PID 1, so it cannot tell us). ``become_kernel(spec, workdir,
+    conn, extra)`` runs in the forked kernel process and never returns: :func:`_exec_kernel`, or the warm
+    kernel of :mod:`warm_kernels`.
     """
     import select
 
@@ -352,7 +368,7 @@ def _init(spec: dict, workdir: Path, scratch: Path, conn: Path, extra: list[str]
     kernel = os.fork()
     if kernel == 0:
         try:
-            _exec_kernel(spec, workdir, conn, extra)
+            become_kernel(spec, workdir, conn, extra)
         finally:
             os._exit(127)
     deadline = time.monotonic() + lim.notebook_timeout
@@ -375,8 +391,12 @@ def _init(spec: dict, workdir: Path, scratch: Path, conn: Path, extra: list[str]
     return status if status >= 0 else 128 - status  # returning from PID 1 kills all the namespace
 
 
-def launch(spec_file: str, scratch: str, connection_file: str, extra: list[str]) -> int:
+def launch(spec_file: str, scratch: str, connection_file: str, extra: list[str], zygote: str | None = None) -> int:
     """The kernel command: unshare namespaces, fork the namespace's init, wait for it.
+
+    With ``zygote`` (the socket of :mod:`warm_kernels`' warm parent) the namespaces, the init and the kernel are
+    forked by the warm parent instead, in the same sandbox, and this process stands for them (signals forwarded,
+    their exit status returned); when the warm parent cannot take the kernel, it starts cold here.
 
     Refused (exit 2) unless :data:`GRADER_PID_ENV` names our parent: without it nothing would end the kernel
     when the grader dies."""
@@ -396,8 +416,25 @@ def launch(spec_file: str, scratch: str, connection_file: str, extra: list[str])
     shutil.copyfile(connection_file, conn)
     os.chown(conn, lim.uid, lim.gid)
     os.chmod(conn, 0o400)
+    if zygote:
+        from . import warm_kernels
+
+        code = warm_kernels.run_in_zygote(zygote, spec_file, scratch_p, conn, extra, workdir, grader)
+        if code is not None:
+            return code
+        print("rnn-course sandbox: the warm parent did not take the kernel; starting it cold", file=sys.stderr,
+              flush=True)
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, signal.SIG_IGN)  # the kernel gets these from the process group itself
+    child, _alive = start_namespace(spec, workdir, scratch_p, conn, extra)
+    return _wait_watching_grader(child, grader)
+
+
+def start_namespace(spec: dict, workdir: Path, scratch: Path, conn: Path, extra: list[str],
+                    become_kernel=_exec_kernel) -> tuple[int, int]:
+    """Unshare the namespaces and fork the namespace's init (:func:`_init`), which starts the kernel with
+    ``become_kernel``. Returns the init's pid and the write end of its "alive" pipe: the init dies when the
+    last holder of that end, the caller, is gone."""
     _check(_libc().unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS), "unshare")
     alive_r, alive_w = os.pipe()
     child = os.fork()
@@ -405,13 +442,13 @@ def launch(spec_file: str, scratch: str, connection_file: str, extra: list[str])
         code = 1
         try:
             os.close(alive_w)
-            code = _init(spec, workdir, scratch_p, conn, extra, alive_r)
+            code = _init(spec, workdir, scratch, conn, extra, alive_r, become_kernel)
         except BaseException as exc:  # noqa: BLE001 - report and die; never run the kernel unsandboxed
             print(f"rnn-course sandbox: cannot start the kernel: {exc}", file=sys.stderr, flush=True)
         finally:
             os._exit(code)
     os.close(alive_r)
-    return _wait_watching_grader(child, grader)
+    return child, alive_w
 
 
 def _grader_pid() -> int | None:
@@ -441,16 +478,19 @@ def _wait_watching_grader(child: int, grader: int, poll: float = 0.2) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m rnn_helpers.grader.sandbox SPEC SCRATCH CONNECTION_FILE [-- EXTRA...]``."""
+    """``python -m rnn_helpers.grader.sandbox SPEC SCRATCH CONNECTION_FILE [--zygote SOCKET] [-- EXTRA...]``."""
     argv = list(sys.argv[1:] if argv is None else argv)
     extra: list[str] = []
     if "--" in argv:
         i = argv.index("--")
         argv, extra = argv[:i], argv[i + 1:]
+    zygote = None
+    if len(argv) == 5 and argv[3] == "--zygote":
+        argv, zygote = argv[:3], argv[4]
     if len(argv) != 3:
         print(main.__doc__, file=sys.stderr)
         return 2
-    return launch(argv[0], argv[1], argv[2], extra)
+    return launch(argv[0], argv[1], argv[2], extra, zygote)
 
 
 if __name__ == "__main__":

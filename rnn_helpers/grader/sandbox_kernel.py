@@ -1,7 +1,9 @@
 """How nbgrader and nbclient start a student's kernel through the sandbox launcher (:mod:`sandbox`).
 
 - :class:`SandboxKernelManager` is the grader's private-folder kernel manager (:class:`execute.PrivateKernelManager`)
-  whose kernel command is the launcher, and whose sockets are in a folder the sandbox uid may use;
+  whose kernel command is the launcher, and whose sockets are in a folder the sandbox uid may use; with ``warm``
+  (the default) the launcher has this process's warm parent fork the kernel (:mod:`warm_kernels`), else, or
+  when there is no warm parent, the kernel starts cold, in the same sandbox;
 - :class:`SandboxExecute` is nbgrader's ``Execute`` with that kernel manager: nbgrader's ``Execute`` passes
   ``kernel_manager_class`` as a constructor argument, which beats any config value (pinned in
   ``tests/test_sandbox.py``), so the autograde chain gets this subclass in its place;
@@ -18,9 +20,10 @@ from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
 from nbgrader.preprocessors import Execute
-from traitlets import Type, Unicode
+from traitlets import Bool, Type, Unicode
 from traitlets.config import Config
 
+from . import warm_kernels
 from .execute import PrivateKernelManager
 from .sandbox import IPC_DIR, Limits, sandbox_spec, spec_limits
 from .stripped import build_stripped
@@ -30,12 +33,17 @@ class SandboxKernelManager(PrivateKernelManager):
     """Starts the IPython kernel through the sandbox launcher, over IPC sockets."""
 
     spec_file = Unicode("", help="sandbox_spec.json written by executor_config").tag(config=True)
+    warm = Bool(True, help="fork kernels from this process's warm parent (warm_kernels); else start them "
+                           "cold").tag(config=True)
     private_prefix = "rnnsbx-"  # short: unix socket paths are limited to 107 bytes
 
     async def _async_pre_start_kernel(self, **kw):
         if not self.spec_file:
             raise RuntimeError("SandboxKernelManager.spec_file is not set; use sandbox_kernel.executor_config()")
-        self._limits = spec_limits(json.loads(Path(self.spec_file).read_text()))
+        spec = json.loads(Path(self.spec_file).read_text())
+        self._limits = spec_limits(spec)
+        zygote = warm_kernels.zygote_for(spec) if self.warm else None
+        self._zygote_socket = zygote.socket if zygote is not None else None
         return await super()._async_pre_start_kernel(**kw)
 
     def _socket_dir(self) -> Path:
@@ -46,8 +54,9 @@ class SandboxKernelManager(PrivateKernelManager):
 
     def format_kernel_cmd(self, extra_arguments=None):
         # -I: the launcher runs as root in the notebook's directory; nothing there may shadow a module
+        warm = ["--zygote", self._zygote_socket] if getattr(self, "_zygote_socket", None) else []
         return [sys.executable, "-I", "-m", "rnn_helpers.grader.sandbox", self.spec_file,
-                str(self._private_dir), self.connection_file, "--", *(extra_arguments or [])]
+                str(self._private_dir), self.connection_file, *warm, "--", *(extra_arguments or [])]
 
 
 class SandboxExecute(Execute):
@@ -60,23 +69,29 @@ class SandboxExecute(Execute):
         super().__init__(*args, **kwargs)
 
 
-def executor_config(limits: Limits | None, workdir: str | os.PathLike) -> Config:
+def executor_config(limits: Limits | None, workdir: str | os.PathLike, *, warm: bool = True) -> Config:
     """A traitlets Config for nbgrader's Execute step (or a plain nbclient run) that sandboxes every kernel.
 
     ``workdir`` is a directory of the grader's (created if missing); the stripped ``rnn_helpers`` build
-    and the launcher's spec are written there. It must not be inside a submission.
+    and the launcher's spec are written there. It must not be inside a submission. ``warm``: kernels are forked
+    by this process's warm parent (:mod:`warm_kernels`), started here when we are root so that its imports
+    overlap the rest of the set-up; else every kernel starts cold.
     """
     limits = limits or Limits()
     workdir = Path(workdir).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     stripped_root = workdir / "stripped"
+    spec = sandbox_spec(limits, stripped_root)
+    if warm and os.geteuid() == 0:
+        warm_kernels.prestart(spec)  # first: its imports overlap the build below
     build_stripped(stripped_root)
     spec_path = workdir / "sandbox_spec.json"
-    spec_path.write_text(json.dumps(sandbox_spec(limits, stripped_root), indent=1))
+    spec_path.write_text(json.dumps(spec, indent=1))
 
     c = Config()
     km = f"{__name__}.SandboxKernelManager"
     c.SandboxKernelManager.spec_file = str(spec_path)
+    c.SandboxKernelManager.warm = warm
     # nbgrader: Execute passes kernel_manager_class as a constructor argument (config loses), so the
     # autograde chain gets our subclass of Execute in its place.
     c.Autograde.autograde_preprocessors = autograde_preprocessors()
@@ -84,6 +99,9 @@ def executor_config(limits: Limits | None, workdir: str | os.PathLike) -> Config
         c[section].kernel_manager_class = km
         c[section].timeout = limits.cell_timeout
         c[section].interrupt_on_timeout = True
+        # after the last cell the kernel has nothing left to give: kill it (the launcher's death ends the whole
+        # namespace) rather than ask it to shut down and wait for it (a third of a warm kernel's cost)
+        c[section].shutdown_kernel = "immediate"
         c[section].error_on_timeout = {
             "ename": "CellTimeoutError", "evalue": f"timed out after {limits.cell_timeout} s",
             "traceback": [f"CellTimeoutError: timed out after {limits.cell_timeout} s (the cell was interrupted)"]}

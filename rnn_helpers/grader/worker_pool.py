@@ -1,0 +1,116 @@
+"""``--jobs N``: N grading workers on this machine (:mod:`.grade_worker`), each grading whole students in its own
+sandbox, while the coordinating process keeps the gradebook, the results store and every output.
+
+:meth:`WorkerPool.run` hands each student to the next free worker and yields what happens, in the order it
+happens, to the coordinator's (single) thread: ``("start", key, sub)`` when a worker takes a student and
+``("done", key, sub, reply)`` with the worker's answer (:mod:`.grade_worker`). One thread per worker waits on
+it; only the coordinator's thread touches the gradebook and the files.
+
+A worker that dies in the middle of a student (``kill -9``, the out-of-memory killer, a crash: the students'
+code runs in a sandboxed kernel, not in the worker) costs only that student, and usually nothing: the student
+is given once more to a fresh worker; if that one dies too, the reply is a failure ("grading failed: ..."),
+which the coordinator does not store, so that the next run grades that student again. Every other student is
+graded. A worker that refuses the run (:class:`~.grade_worker.WorkerRefused`) stops it.
+"""
+from __future__ import annotations
+
+import queue
+import threading
+from typing import Iterable, Iterator
+
+from .grade_worker import WorkerDied, WorkerProcess, WorkerRefused, job_message
+
+ATTEMPTS = 2  # a student whose worker died is given to a fresh worker once
+
+
+class WorkerPool:
+    """``jobs`` worker processes for one run's ``setup`` (:func:`~.grade_worker.setup_message`)."""
+
+    def __init__(self, setup: dict, jobs: int):
+        if jobs < 1:
+            raise ValueError(f"jobs must be at least 1, got {jobs}")
+        self.setup, self.jobs = setup, jobs
+        self.workers: list[WorkerProcess] = []  # those alive now (tests kill one)
+        self._lock = threading.Lock()
+        self._closed = threading.Event()
+
+    def run(self, todo: Iterable[tuple[str, object]]) -> Iterator[tuple]:
+        """Grade every ``(key, sub)`` of ``todo``; yields the events (see the module docstring)."""
+        work: queue.Queue = queue.Queue()
+        todo = list(todo)
+        for item in todo:
+            work.put(item)
+        events: queue.Queue = queue.Queue()
+        threads = [threading.Thread(target=self._serve, args=(work, events, slot), daemon=True)
+                   for slot in range(min(self.jobs, len(todo)))]
+        for t in threads:
+            t.start()
+        done = 0
+        try:
+            while done < len(todo):
+                event = events.get()
+                if event[0] == "refused":
+                    raise event[1]
+                done += event[0] == "done"
+                yield event
+        finally:
+            self.close()
+            for t in threads:
+                t.join(timeout=30)
+
+    def _serve(self, work: queue.Queue, events: queue.Queue, slot: int) -> None:
+        """One worker's thread: take students until there are none left (its workers in ``slot``,
+        :func:`~.grade_worker.slot_limits`)."""
+        worker = None
+        try:
+            while not self._closed.is_set():
+                try:
+                    key, sub = work.get_nowait()
+                except queue.Empty:
+                    return
+                events.put(("start", key, sub))
+                reply, worker = self._grade(worker, job_message(sub), slot)
+                events.put(("done", key, sub, reply))
+        except WorkerRefused as exc:
+            events.put(("refused", exc))
+        except Exception as exc:  # the thread itself failed: the student would be lost, so say so
+            events.put(("refused", WorkerRefused(f"a grading thread failed: {type(exc).__name__}: {exc}")))
+        finally:
+            if worker is not None:
+                self._retire(worker)
+
+    def _grade(self, worker: WorkerProcess | None, job: dict, slot: int) -> tuple[dict, WorkerProcess | None]:
+        """The reply to ``job``, from ``worker`` or a fresh one; a worker that dies is replaced."""
+        died = ""
+        for _ in range(ATTEMPTS):
+            if self._closed.is_set():
+                break
+            if worker is None:
+                worker = self._start(slot)
+            try:
+                return worker.grade(job), worker
+            except WorkerDied as exc:
+                died = str(exc)
+                self._retire(worker)
+                worker = None
+        return {"failed": f"{died or 'the run was stopped'} while grading this student"}, worker
+
+    def _start(self, slot: int) -> WorkerProcess:
+        worker = WorkerProcess(self.setup, slot)
+        with self._lock:
+            self.workers.append(worker)
+        return worker
+
+    def _retire(self, worker: WorkerProcess) -> None:
+        with self._lock:
+            if worker in self.workers:
+                self.workers.remove(worker)
+        worker.close()
+
+    def close(self) -> None:
+        """End every worker (Ctrl-C, an error, or the last student done)."""
+        self._closed.set()
+        with self._lock:
+            workers, self.workers = list(self.workers), []
+        for worker in workers:
+            worker.close()
