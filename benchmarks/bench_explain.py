@@ -29,20 +29,15 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _source(cell) -> str:
-    return cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
-
-
 def mistaken_notebook(solution: dict, old: str, new: str) -> dict | None:
-    """The solution notebook with ``old`` replaced by ``new`` in the one solution cell that holds it (``None`` when
-    the change is not in exactly one place: that mistake is left out of the class)."""
-    nb = json.loads(json.dumps(solution))
-    hits = [c for c in nb["cells"] if c["cell_type"] == "code" and old in _source(c)
-            and not c.get("metadata", {}).get("nbgrader", {}).get("grade")]
-    if len(hits) != 1 or _source(hits[0]).count(old) != 1:
+    """The solution notebook with one catalogued change (``None`` when the change is not in exactly one place:
+    that mistake is left out of the class)."""
+    from rnn_helpers.grader.mistakes.solution import notebook_with_change
+
+    try:
+        return notebook_with_change(solution, old, new)
+    except ValueError:
         return None
-    hits[0]["source"] = _source(hits[0]).replace(old, new)
-    return nb
 
 
 def mistakes_class(assignment: str, dest: Path) -> int:

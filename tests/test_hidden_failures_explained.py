@@ -25,6 +25,7 @@ from rnn_helpers.grader.explain import MistakeRunner, describe
 from rnn_helpers.grader.feedback import BOOK_URL_ENV
 from rnn_helpers.grader.mistakes import catalogue
 from rnn_helpers.grader.mistakes.caught import NAMED as HOW_NAMED, VISIBLE as HOW_VISIBLE, how_caught
+from rnn_helpers.grader.mistakes.solution import notebook_with_change
 from rnn_helpers.grader.pipeline import grade
 from rnn_helpers.grader.verify_records import FailureExplainer, raised_message
 
@@ -40,20 +41,6 @@ VISIBLE = {"cell_W_ih": "rnn_cell_forward.untransposed_W_ih", "probs_W_out": "ou
            "stack_reads_x": "stacked_rnn_forward.every_layer_reads_x", "forward_shift": "rnn_forward.shifted_store"}
 
 
-def _source(cell) -> str:
-    return cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
-
-
-def _with_change(nb: dict, old: str, new: str) -> dict:
-    """The notebook with ``old`` changed to ``new`` in the one non-test cell that holds it."""
-    nb = json.loads(json.dumps(nb))
-    hits = [c for c in nb["cells"] if c["cell_type"] == "code" and old in _source(c)
-            and not c.get("metadata", {}).get("nbgrader", {}).get("grade")]
-    assert len(hits) == 1 and _source(hits[0]).count(old) == 1, f"{old!r} must occur once in one solution cell"
-    hits[0]["source"] = _source(hits[0]).replace(old, new)
-    return nb
-
-
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     if not SOLUTION.exists():
@@ -62,8 +49,9 @@ def graded(tmp_path_factory):
     solution = json.loads(SOLUTION.read_text(encoding="utf-8"))
     mistakes = catalogue(A)
     played = {sid: mid for sid, (mid, _) in NAMED.items()} | VISIBLE
-    notebooks = {sid: _with_change(solution, mistakes[mid].old, mistakes[mid].new) for sid, mid in played.items()}
-    notebooks["t1"] = _with_change(solution, T1_OLD, T1_NEW)
+    notebooks = {sid: notebook_with_change(solution, mistakes[mid].old, mistakes[mid].new)
+                 for sid, mid in played.items()}
+    notebooks["t1"] = notebook_with_change(solution, T1_OLD, T1_NEW)
     notebooks["solution"] = solution
     for sid, nb in notebooks.items():
         (tmp / "subs" / sid / A).mkdir(parents=True)
@@ -227,3 +215,19 @@ def test_an_explainer_that_raises_costs_nothing_but_a_log_line(caplog):
     with caplog.at_level("WARNING", logger="rnn_helpers.grader"):
         assert FailureExplainer().explain(A, Broken(), [{}], [0.0], [1.0], ["differs"], 1e-7, 1e-12) is None
     assert "could not explain 02_simple_rnn/softmax: RuntimeError: " in caplog.text
+
+
+def test_a_change_must_stand_once_in_one_solution_cell():
+    """A mistake played as a submission changes one solution cell, never a test cell, and only text that is there
+    once: anything else is refused rather than played half."""
+    def cell(source, grade=False):
+        return {"cell_type": "code", "source": source, "metadata": {"nbgrader": {"grade": grade}}}
+
+    nb = {"cells": [cell("x = 1\n"), cell("x = 1\nassert x == 1\n", grade=True), cell("y = 2\ny = 2\n")]}
+    changed = notebook_with_change(nb, "x = 1", "x = 0")
+    assert [c["source"] for c in changed["cells"]] == ["x = 0\n", "x = 1\nassert x == 1\n", "y = 2\ny = 2\n"]
+    assert nb["cells"][0]["source"] == "x = 1\n"  # the original is left as it was
+    with pytest.raises(ValueError, match="must occur once"):
+        notebook_with_change(nb, "y = 2", "y = 3")  # twice in its cell
+    with pytest.raises(ValueError, match="must occur once"):
+        notebook_with_change(nb, "z = 3", "z = 4")  # nowhere

@@ -22,14 +22,9 @@ from rnn_helpers.grader.sandbox_kernel import executor_config
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_grade_resume import _run_processes  # noqa: E402
-from test_sandbox import mark_cell, new_mark, notebook, pids_named, root, run, text  # noqa: E402
+from test_sandbox import mark_cell, new_mark, notebook, pids_named, root, run, text, workdir  # noqa: E402,F401
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope="module")
-def workdir(tmp_path_factory):
-    return tmp_path_factory.mktemp("grader")
 
 
 @pytest.fixture

@@ -53,6 +53,23 @@ class Cell:
     hidden: str  # the hidden-test block of a test cell ("" elsewhere)
 
 
+def notebook_with_change(nb: dict, old: str, new: str) -> dict:
+    """A copy of notebook ``nb`` (nbformat JSON) with ``old`` changed to ``new`` in the one non-test code cell
+    that holds it: a catalogued mistake played as a whole submission. ``ValueError`` unless ``old`` occurs exactly
+    once, in exactly one such cell."""
+    nb = json.loads(json.dumps(nb))
+
+    def source(cell) -> str:
+        return cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
+
+    hits = [c for c in nb["cells"] if c["cell_type"] == "code" and old in source(c)
+            and not c.get("metadata", {}).get("nbgrader", {}).get("grade")]
+    if len(hits) != 1 or source(hits[0]).count(old) != 1:
+        raise ValueError(f"{old!r} must occur once in one solution cell ({len(hits)} cells hold it)")
+    hits[0]["source"] = source(hits[0]).replace(old, new)
+    return nb
+
+
 def _definitions(source: str) -> dict[str, tuple[int, int]]:
     """Top-level defs/classes of a cell's source: name -> (first line, last line), 1-based, decorators included."""
     try:
