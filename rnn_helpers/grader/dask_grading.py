@@ -75,26 +75,43 @@ class DaskRunner:
 
     def __init__(self, client, setup: dict):
         self.client, self.setup = client, setup
+        self._waiting: dict[str, tuple] = {}  # task key -> (result key, sub, future): with the scheduler now
 
     def run(self, todo: Iterable[tuple[str, object]]) -> Iterator[tuple]:
+        """Hand the first students to the scheduler now (the workers set up while the caller does its own), and
+        return the events, each later student submitted as an earlier one is done."""
         from distributed import as_completed
 
         todo = iter(todo)
-        waiting: dict[str, tuple[str, object]] = {}
         done = as_completed(loop=self.client.loop)
+        started = []
         for _ in range(self._queue_length()):
-            event = self._submit(todo, waiting, done)
+            event = self._submit(todo, self._waiting, done)
             if event is None:
                 break
-            yield event
+            started.append(event)
+        return self._events(started, todo, done)
+
+    def _events(self, started: list, todo, done) -> Iterator[tuple]:
+        yield from started
         for future in done:
-            key, sub = waiting.pop(future.key)
+            key, sub, _ = self._waiting.pop(future.key)
             reply = _reply(future)
             future.release()
             yield ("done", key, sub, reply)
-            event = self._submit(todo, waiting, done)
+            event = self._submit(todo, self._waiting, done)
             if event is not None:
                 yield event
+
+    def close(self) -> None:
+        """Cancel the students still with the scheduler (a run that stopped early)."""
+        futures = [future for _, _, future in self._waiting.values()]
+        self._waiting.clear()
+        if futures:
+            try:
+                self.client.cancel(futures)
+            except Exception:  # a scheduler gone by now holds nothing of ours either
+                pass
 
     def _submit(self, todo, waiting: dict, done) -> tuple | None:
         item = next(todo, None)
@@ -103,7 +120,7 @@ class DaskRunner:
         key, sub = item
         future = self.client.submit(grade_on_worker, self.setup, job_message(sub), pure=False,
                                     key=f"grade-{sub.student_id}-{key[:16]}")
-        waiting[future.key] = (key, sub)
+        waiting[future.key] = (key, sub, future)
         done.add(future)
         return ("start", key, sub)
 

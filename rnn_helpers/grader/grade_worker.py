@@ -361,7 +361,10 @@ def serve(inp: BinaryIO, out: BinaryIO) -> None:
 
 
 def main() -> int:
+    from .startup import skip_slow_optional_imports
+
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the coordinator handles Ctrl-C and closes our stdin
+    skip_slow_optional_imports()
     extra = os.environ.get("RNN_COURSE_WORKER_PATH", "")
     sys.path[:0] = [p for p in extra.split(os.pathsep) if p]
     inp, out = _protocol_streams()

@@ -10,9 +10,13 @@ gradebook. The grader builds one per run in a private work directory, so the ins
 - ``nbgrader generate_assignment`` runs in that private course and writes the source cells (the trusted copy
   of every test cell) into the gradebook.
 
-nbgrader creates a new gradebook by running ``alembic`` *by name* (``nbgrader.api.get_alembic_version``), which
-fails when the command is called by its full path from an environment that is not activated;
-:func:`ensure_tools_on_path` puts this interpreter's ``bin`` directory first on ``PATH`` for the grader.
+nbgrader's ``Gradebook``, opening an empty database, asks for the schema's migration by running ``alembic heads`` *by
+name* in a subprocess (``nbgrader.api.get_alembic_version``): about 5 s of CPU, paid by every grading run and by
+every grading worker, and a failure when the command is not on ``PATH`` (an environment called by its full path,
+not activated). :func:`create_database` makes the empty gradebook itself, exactly as nbgrader would (its tables
+and that migration, read from nbgrader's own migration scripts in this process: :func:`alembic_head`), so
+that nbgrader finds a gradebook and never asks; tests/test_gradebook_schema.py pins both halves.
+:func:`ensure_tools_on_path` stays, for any nbgrader path that still runs ``alembic``.
 """
 from __future__ import annotations
 
@@ -21,6 +25,7 @@ import pathlib
 import shutil
 import sys
 from dataclasses import dataclass
+from functools import lru_cache
 
 NBGRADER_CELL_IGNORE = ["*"]  # nbgrader copies files matching none of these: we let it copy none
 
@@ -109,6 +114,7 @@ def create_course(work: pathlib.Path, source_root: pathlib.Path, assignment: str
     work.mkdir(parents=True, exist_ok=True)
     if db_url is None:
         db_url = f"sqlite:///{work / 'gradebook.db'}"
+    create_database(db_url)
     course = Course(root=work, assignment=assignment, db_url=db_url)
     src = work / "source" / assignment
     src.mkdir(parents=True, exist_ok=True)
@@ -117,6 +123,38 @@ def create_course(work: pathlib.Path, source_root: pathlib.Path, assignment: str
     _ensure_course_row(course)
     _generate(course)
     return course
+
+
+@lru_cache(maxsize=1)
+def alembic_head() -> str:
+    """The migration the installed nbgrader's gradebook schema is at: the head of its alembic scripts, which is
+    what ``alembic heads`` prints (nbgrader.api.get_alembic_version), read without a subprocess."""
+    import nbgrader.api
+    from alembic.script import ScriptDirectory
+
+    heads = ScriptDirectory(str(pathlib.Path(nbgrader.api.__file__).parent / "alembic")).get_heads()
+    if len(heads) != 1:
+        raise RuntimeError(f"nbgrader's migration scripts have {len(heads)} heads ({heads}), not one")
+    return heads[0]
+
+
+def create_database(db_url: str) -> None:
+    """Give an empty gradebook database nbgrader's tables and its ``alembic_version`` row, as nbgrader's
+    ``Gradebook`` does when it opens one (``Base.metadata.create_all``, then the migration it asks ``alembic``
+    for); a database that has any table already is left alone, as nbgrader leaves it."""
+    from nbgrader.api import Base
+    from sqlalchemy import create_engine, inspect, text
+
+    engine = create_engine(db_url, future=True)
+    try:
+        with engine.begin() as conn:
+            if inspect(conn).get_table_names():
+                return
+            Base.metadata.create_all(bind=conn)
+            conn.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)"))
+            conn.execute(text("INSERT INTO alembic_version (version_num) VALUES (:head)"), {"head": alembic_head()})
+    finally:
+        engine.dispose()
 
 
 def _ensure_course_row(course: Course) -> None:

@@ -10,7 +10,7 @@ that dies, an nbgrader error) ends as zeros with a reason for *that* student; th
 With ``jobs > 1`` the students are graded by that many worker processes at once (:mod:`worker_pool`), with a
 ``scheduler`` by the workers of a Dask cluster (:mod:`dask_grading`); each worker grades whole students as above,
 in its own private course and sandbox (:mod:`grade_worker`), and answers each student's result. This process
-alone enters the results into the run's gradebook (:func:`results_store.reenter`), commits them to the results
+alone enters the results into the run's gradebook (:class:`results_store.Reentry`), commits them to the results
 store and writes every output, so the files are those of ``jobs=1``, byte for byte.
 
 Grading never goes on with less protection than it was asked for: when the source scan or the sandbox
@@ -52,7 +52,7 @@ class NotebookResult:
     cells: list[CellResult]
     problem: str | None = None  # why the whole notebook earned 0 (not submitted, not a notebook, ...)
     notes: list[str] = field(default_factory=list)
-    executed: dict | None = None  # the autograded notebook (nbformat dict), for the feedback
+    executed: dict | None = None  # the autograded notebook (nbformat dict), for the feedback (then dropped)
 
     @property
     def score(self) -> float:
@@ -232,10 +232,26 @@ def grade(assignment: str, submissions: pathlib.Path, out: pathlib.Path, *, sour
     case_key = secret.case_key(assignment)
     work = pathlib.Path(tempfile.mkdtemp(prefix=f"{WORK_PREFIX}{os.getpid()}-"))  # see remove_dead_runs_folders
     os.chmod(work, 0o700)
+    runner = None
     try:
         students = _collect(submissions, assignment, expected_sources, work, layout, export, echo)
         echo(f"grading {len(students)} student(s) against {source_root / 'solutions' / assignment}")
         _quiet_logs()
+        store = results_store.ResultsStore(out, assignment)
+        fingerprint = results_store.run_fingerprint(
+            expected_sources, results_store.checks_sources(checks_provider(assignment)), case_key,
+            sandboxed=sandbox_kernel is not None, limits=limits)
+        keys = {sub.student_id: results_store.result_key(fingerprint, sub) for sub in students}
+        stored = {} if regrade else {sub.student_id: store.load(keys[sub.student_id], sub.student_id)
+                                     for sub in students}
+        todo = [(keys[sub.student_id], sub) for sub in students if stored.get(sub.student_id) is None]
+        if todo and not in_process:
+            from .grade_worker import setup_message
+
+            setup = setup_message(assignment, expected_sources, provider_name, sandboxed=sandbox_kernel is not None,
+                                  limits=limits, case_key=case_key, fingerprint=fingerprint)
+            runner = cluster.runner(setup) if cluster is not None else _worker_pool(setup, jobs)
+            events = runner.run(todo)  # the workers start now: their set-up overlaps this process's own, below
         course = gradebook.create_course(work / "course", source_root, assignment, db_url)
         gradebook.add_students(course, [s.student_id for s in students])
         if not in_process:
@@ -246,40 +262,31 @@ def grade(assignment: str, submissions: pathlib.Path, out: pathlib.Path, *, sour
             sandbox_config = sandbox_kernel.executor_config(limits, work / "sandbox")
         plan = _plan(course, ReferenceCache(checks_provider), scanner, limits, sandbox_config,
                      FailureExplainer(source_root / "solutions"), f"{assignment}:{case_key.hex()}" if case_key else "")
-        store = results_store.ResultsStore(out, assignment)
-        fingerprint = results_store.run_fingerprint(
-            expected_sources, results_store.checks_sources(checks_provider(assignment)), case_key,
-            sandboxed=sandbox_kernel is not None, limits=limits)
         progress = (progress or Progress)(len(students), echo)
-        results, todo = [], []
-        with using_case_key(assignment, case_key):  # the references' cases, computed here, are this term's
+        results = []
+        with using_case_key(assignment, case_key), results_store.Reentry(course) as reenter:
+            # (the references' cases, computed here, are this term's)
             for sub in students:
-                key = results_store.result_key(fingerprint, sub)
-                stored = None if regrade else store.load(key, sub.student_id)
-                if stored is not None:
-                    result = results_store.kept_result(sub, assignment, stored)
-                    results_store.reenter(course, result)
+                kept = stored.get(sub.student_id)
+                if kept is not None:
+                    result = results_store.kept_result(sub, assignment, kept)
+                    reenter(result)
                 elif not in_process:
-                    todo.append((key, sub))  # graded by the workers, below
-                    continue
+                    continue  # graded by the workers, below
                 else:
                     progress.start(sub.student_id)
                     result, grader_failed = _grade_student(course, sub, plan)
                     # committed now, so that a run killed later keeps it; unless the grader itself failed (nbgrader
                     # or the kernel could not start, a locked database, a full disk): the next run grades it again
                     if not grader_failed:
-                        store.save(key, result)
-                progress.finish_student(sub.student_id, kept=stored is not None)
+                        store.save(keys[sub.student_id], result)
+                _stage_feedback(work / "feedback", plan, result)
+                progress.finish_student(sub.student_id, kept=kept is not None)
                 results.append(result)
-        if todo:
-            from .grade_worker import setup_message
-
-            setup = setup_message(assignment, expected_sources, provider_name, sandboxed=sandbox_kernel is not None,
-                                  limits=limits, case_key=case_key, fingerprint=fingerprint)
-            runner = cluster.runner(setup) if cluster is not None else _worker_pool(setup, jobs)
-            results += _grade_by_workers(runner, todo, course, plan, store, progress)
+            if runner is not None:
+                results += _grade_by_workers(events, plan, store, progress, reenter, work / "feedback")
         progress.close()
-        _write_outputs(out, course, plan, results, db_url)
+        _write_outputs(out, course, plan, results, db_url, work / "feedback")
         store.remove_unused()
         if export is not None:
             from .lms_export import write_export
@@ -288,6 +295,8 @@ def grade(assignment: str, submissions: pathlib.Path, out: pathlib.Path, *, sour
         why = sandbox_reason if not sandboxed else "the sandbox works here, but --unsafe was given"
         return GradeRun(assignment, results, out, sandboxed and not unsafe, why, progress.graded, progress.kept)
     finally:
+        if runner is not None:
+            runner.close()
         if cluster is not None:
             cluster.close()
         shutil.rmtree(work, ignore_errors=True)
@@ -311,22 +320,22 @@ def _connect(scheduler: str):
     return connect(scheduler)
 
 
-def _grade_by_workers(runner, todo: list, course, plan: _Plan, store, progress) -> list[StudentResult]:
-    """Grade ``todo`` (``(key, sub)`` pairs) with ``runner`` (a :class:`~.worker_pool.WorkerPool` or the cluster's
-    :class:`~.dask_grading.DaskRunner`); each result is entered into this run's gradebook and committed as it
-    arrives, as :func:`grade` does with its own (a failure of the grader is not committed)."""
-    from . import results_store
-
+def _grade_by_workers(events, plan: _Plan, store, progress, reenter, staged: pathlib.Path) -> list[StudentResult]:
+    """The results of the workers' ``events`` (:meth:`.worker_pool.WorkerPool.run`, or the cluster's
+    :class:`~.dask_grading.DaskRunner`); each result is entered into this run's gradebook (``reenter``, a
+    :class:`~.results_store.Reentry`) and committed as it arrives, as :func:`grade` does with its own (a failure
+    of the grader is not committed)."""
     results = []
-    for event in runner.run(todo):
+    for event in events:
         if event[0] == "start":
             progress.start(event[2].student_id)
             continue
         _, key, sub, reply = event
         result, grader_failed = _worker_result(sub, plan, reply)
-        results_store.reenter(course, result)
+        reenter(result)
         if not grader_failed:
             store.save(key, result)
+        _stage_feedback(staged, plan, result)
         progress.finish_student(sub.student_id, kept=False)
         results.append(result)
     return results
@@ -439,10 +448,24 @@ def remove_dead_runs_folders(tmp: str | os.PathLike | None = None) -> list[pathl
     return removed
 
 
-def _write_outputs(out: pathlib.Path, course, plan: _Plan, results: list[StudentResult], db_url: str | None) -> None:
-    """Each student's feedback, grades.csv, grades.json, report.html/report.json, and (with the run's own SQLite
-    gradebook) gradebook.db."""
-    from . import class_report, feedback, grades_csv, grades_json
+def _stage_feedback(staged: pathlib.Path, plan: _Plan, result: StudentResult) -> None:
+    """Render one student's feedback as soon as its result is known (committed first: the results store keeps
+    the executed notebooks), into the run's private ``staged`` folder, which :func:`_write_outputs` moves into
+    OUT. With workers this runs while they grade, not after the last student; and the executed notebooks, needed
+    for nothing else, are dropped, so the run holds of each student only its decisions."""
+    from . import feedback
+
+    for nb in result.notebooks:
+        feedback.write(staged / result.student_id / result.assignment / f"{nb.notebook}.html", result, nb,
+                       plan.released.get(nb.notebook))
+        nb.executed = None
+
+
+def _write_outputs(out: pathlib.Path, course, plan: _Plan, results: list[StudentResult], db_url: str | None,
+                   staged: pathlib.Path) -> None:
+    """Each student's feedback (rendered into ``staged`` by :func:`_stage_feedback`), grades.csv, grades.json,
+    report.html/report.json, and (with the run's own SQLite gradebook) gradebook.db."""
+    from . import class_report, grades_csv, grades_json
 
     assignment = course.assignment
     results = sorted(results, key=lambda r: r.student_id)  # every file lists the students in this one order
@@ -450,8 +473,9 @@ def _write_outputs(out: pathlib.Path, course, plan: _Plan, results: list[Student
     _remove_stale_feedback(out / "feedback", assignment)
     for res in results:
         for nb in res.notebooks:
-            feedback.write(out / "feedback" / res.student_id / assignment / f"{nb.notebook}.html", res, nb,
-                           plan.released.get(nb.notebook))
+            rel = pathlib.Path(res.student_id, assignment, f"{nb.notebook}.html")
+            (out / "feedback" / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(staged / rel, out / "feedback" / rel)
     grades_csv.write_csv(out / "grades.csv", results, plan.layout)
     grades_json.write_json(out / "grades.json", results, assignment)
     class_report.write_report(out, results, plan.layout, assignment)

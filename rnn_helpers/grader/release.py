@@ -23,6 +23,7 @@ import tempfile
 from pathlib import Path
 
 from rnn_helpers.checks.registry import ASSIGNMENTS
+from rnn_helpers.grader.gradebook import create_database
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -79,6 +80,7 @@ def release_one(root: Path, assignment: str, out_dir: Path, workdir: Path) -> Pa
         raise FileNotFoundError(f"missing source notebook {src}")
     tmp_release = workdir / "release"
     db = workdir / f"gradebook-{assignment}.db"
+    create_database(f"sqlite:///{db}")  # else nbgrader's subprocess asks `alembic heads`, 5 s per assignment
     cmd = [sys.executable, "-m", "nbgrader", "generate_assignment", assignment, "--force",
            f"--CourseDirectory.root={root}",
            f"--CourseDirectory.db_url=sqlite:///{db}",

@@ -21,7 +21,7 @@ A result the grader itself failed to produce (nbgrader or the kernel could not s
 disk: "grading failed: ...") is never stored, so that the next run grades that student again.
 
 A rerun into the same OUT keeps every result whose key is there and grades the rest (``--regrade`` grades all).
-Kept results are entered into the run's gradebook again (:func:`reenter`): it holds every student, with a
+Kept results are entered into the run's gradebook again (:class:`Reentry`): it holds every student, with a
 submission and each graded cell's score. After a run, results no student of this run uses are removed.
 """
 from __future__ import annotations
@@ -202,27 +202,54 @@ def _fsync_dir(folder: pathlib.Path) -> None:
         os.close(fd)
 
 
-def reenter(course, result) -> None:
-    """Put a kept result back into the run's gradebook: the student's submission, and each graded cell's score
-    as the grading that produced it recorded it (a test cell's points; a manual cell left for manual grading,
-    or 0 in a notebook that could not be graded)."""
-    from nbgrader.api import Gradebook, MissingEntry
+class Reentry:
+    """Puts results back into one run's gradebook, through one open ``Gradebook`` for the whole run (a new one
+    per student is a new SQLAlchemy engine, which compiles every statement again: more than the entering costs)::
 
-    with Gradebook(course.db_url) as gb:
-        gb.update_or_create_submission(course.assignment, result.student_id)
-        for nb in result.notebooks:
-            for cell in nb.cells:
-                try:
-                    grade = gb.find_grade(cell.name, nb.notebook, course.assignment, result.student_id)
-                except MissingEntry:  # a cell the gradebook does not have: nothing to enter
-                    continue
-                if cell.kind == "manual" and nb.problem is None:
-                    grade.auto_score = None
-                    grade.needs_manual_grade = True
-                else:
-                    grade.auto_score = cell.points
-                    grade.needs_manual_grade = False
-        gb.db.commit()
+        with Reentry(course) as reenter:
+            reenter(result)
+
+    Each call enters the student's submission and each graded cell's score as the grading that produced it
+    recorded it (a test cell's points; a manual cell left for manual grading, or 0 in a notebook that could not
+    be graded), and commits: between calls the gradebook holds no transaction, so nbgrader's own autograde (a
+    ``--jobs 1`` run) writes to it as before."""
+
+    def __init__(self, course):
+        self.course = course
+        self._gb = None
+
+    def __enter__(self) -> "Reentry":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._gb is not None:
+            self._gb.close()
+            self._gb = None
+
+    def __call__(self, result) -> None:
+        from nbgrader.api import Gradebook, MissingEntry
+
+        if self._gb is None:
+            self._gb = Gradebook(self.course.db_url)
+        gb, assignment = self._gb, self.course.assignment
+        try:
+            gb.update_or_create_submission(assignment, result.student_id)
+            for nb in result.notebooks:
+                for cell in nb.cells:
+                    try:
+                        grade = gb.find_grade(cell.name, nb.notebook, assignment, result.student_id)
+                    except MissingEntry:  # a cell the gradebook does not have: nothing to enter
+                        continue
+                    if cell.kind == "manual" and nb.problem is None:
+                        grade.auto_score = None
+                        grade.needs_manual_grade = True
+                    else:
+                        grade.auto_score = cell.points
+                        grade.needs_manual_grade = False
+            gb.db.commit()
+        except BaseException:
+            gb.db.rollback()
+            raise
 
 
 def kept_result(sub, assignment: str, notebooks: list) -> Any:

@@ -33,21 +33,26 @@ class WorkerPool:
         self.workers: list[WorkerProcess] = []  # those alive now (tests kill one)
         self._lock = threading.Lock()
         self._closed = threading.Event()
+        self._threads: list[threading.Thread] = []
 
     def run(self, todo: Iterable[tuple[str, object]]) -> Iterator[tuple]:
-        """Grade every ``(key, sub)`` of ``todo``; yields the events (see the module docstring)."""
+        """Grade every ``(key, sub)`` of ``todo``; the workers start now (their set-up overlaps whatever the
+        caller does before it reads the events), and the events are yielded (see the module docstring)."""
         work: queue.Queue = queue.Queue()
         todo = list(todo)
         for item in todo:
             work.put(item)
         events: queue.Queue = queue.Queue()
-        threads = [threading.Thread(target=self._serve, args=(work, events, slot), daemon=True)
-                   for slot in range(min(self.jobs, len(todo)))]
-        for t in threads:
+        self._threads = [threading.Thread(target=self._serve, args=(work, events, slot), daemon=True)
+                         for slot in range(min(self.jobs, len(todo)))]
+        for t in self._threads:
             t.start()
+        return self._events(events, len(todo))
+
+    def _events(self, events: queue.Queue, total: int) -> Iterator[tuple]:
         done = 0
         try:
-            while done < len(todo):
+            while done < total:
                 event = events.get()
                 if event[0] == "refused":
                     raise event[1]
@@ -55,8 +60,6 @@ class WorkerPool:
                 yield event
         finally:
             self.close()
-            for t in threads:
-                t.join(timeout=30)
 
     def _serve(self, work: queue.Queue, events: queue.Queue, slot: int) -> None:
         """One worker's thread: take students until there are none left (its workers in ``slot``,
@@ -87,6 +90,8 @@ class WorkerPool:
                 break
             if worker is None:
                 worker = self._start(slot)
+                if worker is None:
+                    break
             try:
                 return worker.grade(job), worker
             except WorkerDied as exc:
@@ -95,11 +100,15 @@ class WorkerPool:
                 worker = None
         return {"failed": f"{died or 'the run was stopped'} while grading this student"}, worker
 
-    def _start(self, slot: int) -> WorkerProcess:
+    def _start(self, slot: int) -> WorkerProcess | None:
+        """A fresh worker in ``slot``, or ``None`` when the pool was closed while it set up (it is ended)."""
         worker = WorkerProcess(self.setup, slot)
         with self._lock:
-            self.workers.append(worker)
-        return worker
+            if not self._closed.is_set():
+                self.workers.append(worker)
+                return worker
+        worker.close()
+        return None
 
     def _retire(self, worker: WorkerProcess) -> None:
         with self._lock:
@@ -108,9 +117,12 @@ class WorkerPool:
         worker.close()
 
     def close(self) -> None:
-        """End every worker (Ctrl-C, an error, or the last student done)."""
+        """End every worker (Ctrl-C, an error, or the last student done), and wait for their threads."""
         self._closed.set()
         with self._lock:
             workers, self.workers = list(self.workers), []
         for worker in workers:
             worker.close()
+        for t in self._threads:
+            if t is not threading.current_thread():
+                t.join(timeout=30)
