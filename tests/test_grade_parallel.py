@@ -1,7 +1,9 @@
-"""``--jobs N``: students graded by N worker processes at once (rnn_helpers/grader/worker_pool.py, grade_worker.py).
+"""``--jobs N``: N students graded at once, by the coordinating process and N - 1 worker processes
+(rnn_helpers/grader/worker_pool.py, grade_worker.py).
 
 The same class of the fixture assignment (right, blank, wrong, half right, broken files, a kernel that exits, no
-notebook) is graded with ``jobs=1`` (in the coordinating process) and ``jobs=2``; the outputs must be the same bytes.
+notebook) is graded with ``jobs=1`` (in the coordinating process), ``jobs=2`` and ``jobs=3``; the outputs must be
+the same bytes.
 A grading worker killed (``kill -9``) in the middle of a student costs nothing: that student is given to a fresh
 worker. A worker dies with its coordinator, and refuses a run whose course it does not share.
 """
@@ -104,7 +106,10 @@ class _KillAWorkerMidStudent(threading.Thread):
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    """The class graded with jobs=1, with jobs=2, and with jobs=2 while a worker is killed mid-student."""
+    """The class graded with jobs=1, with jobs=2, with jobs=3 (who graded whom recorded), and with jobs=2 while a
+    worker is killed mid-student."""
+    from rnn_helpers.grader import pipeline
+
     if str(FIXTURES) not in sys.path:
         sys.path.insert(0, str(FIXTURES))
     root = tmp_path_factory.mktemp("parallel")
@@ -112,6 +117,21 @@ def graded(tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("PYTHONPATH", str(FIXTURES))  # the plain kernel imports fixture_course for the hidden tests
         runs = {"one": _grade(root, "out1"), "two": _grade(root, "out2", jobs=2)}
+        graded_by = {"here": [], "workers": []}
+        here, answered = pipeline._grade_student, pipeline._worker_result
+
+        def grade_here(course, sub, plan):
+            graded_by["here"].append(sub.student_id)
+            return here(course, sub, plan)
+
+        def worker_answered(sub, plan, reply):
+            graded_by["workers"].append(sub.student_id)
+            return answered(sub, plan, reply)
+
+        with pytest.MonkeyPatch.context() as spy:
+            spy.setattr(pipeline, "_grade_student", grade_here)
+            spy.setattr(pipeline, "_worker_result", worker_answered)
+            runs["three"] = _grade(root, "out3", jobs=3)
         killer = _KillAWorkerMidStudent()
         killer.start()
         try:
@@ -119,7 +139,7 @@ def graded(tmp_path_factory):
         finally:
             killer.stop.set()
             killer.join()
-    return {"root": root, "runs": runs, "killed_pid": killer.killed}
+    return {"root": root, "runs": runs, "killed_pid": killer.killed, "graded_by": graded_by}
 
 
 def test_two_jobs_write_the_same_files_as_one(graded):
@@ -132,6 +152,15 @@ def test_two_jobs_write_the_same_files_as_one(graded):
     # the class is mixed: full marks, partial, zero; the file comparison above is not of empty grades
     assert scores["right"] == scores["right_too"] == 6.0 and 0 < scores["half"] < 6.0
     assert scores["blank"] == scores["badjson"] == scores["nothing"] == 0.0
+
+
+def test_three_jobs_share_the_class_between_this_process_and_two_workers(graded):
+    root = graded["root"]
+    assert _files(root / "out3") == _files(root / "out1")
+    here, workers = graded["graded_by"]["here"], graded["graded_by"]["workers"]
+    students = sorted(s.student_id for s in graded["runs"]["one"].students)
+    assert sorted(here + workers) == students  # each graded once, by one of them
+    assert here and workers, graded["graded_by"]
 
 
 def test_the_workers_gradebook_entries_equal_the_in_process_ones(graded):

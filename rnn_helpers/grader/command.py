@@ -10,7 +10,8 @@ committed to ``OUT/.results`` as soon as it is known: run again into the same OU
 submissions) and only the missing or changed students are graded; ``--regrade`` grades all. On a terminal a
 progress bar shows the counts and the time left; otherwise one line per student.
 
-``--jobs N`` grades N students at once, each in its own sandbox (default: the cores this process may use);
+``--jobs N`` grades N students at once, each in its own sandbox: one here, the others in N - 1 worker processes
+(default: the cores this process may use);
 ``--scheduler ADDRESS`` sends them to the workers of a Dask cluster instead (:mod:`.dask_grading`). Either way
 this process alone writes the gradebook and every output, the same files as ``--jobs 1``.
 
@@ -50,7 +51,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--regrade", action="store_true",
                         help="grade every student again, even those whose result OUT already holds")
     parser.add_argument("--jobs", type=_positive_int, metavar="N", default=None,
-                        help="students graded at once, each by its own worker in its own sandbox "
+                        help="students graded at once, each in its own sandbox: one by this process, the others by "
+                             "N - 1 worker processes "
                              "(default: the number of cores, here %d)" % default_jobs())
     parser.add_argument("--scheduler", metavar="ADDRESS", default=None,
                         help="grade on a Dask cluster: the address of its scheduler (e.g. tcp://10.0.0.5:8786); "

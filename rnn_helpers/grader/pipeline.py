@@ -7,10 +7,10 @@ One student at a time, nbgrader's ``Autograde`` runs with the grader's preproces
 :mod:`execute`, :mod:`verify_records`). Whatever happens to one student (a notebook that is not JSON, a kernel
 that dies, an nbgrader error) ends as zeros with a reason for *that* student; the batch always finishes.
 
-With ``jobs > 1`` the students are graded by that many worker processes at once (:mod:`worker_pool`), with a
-``scheduler`` by the workers of a Dask cluster (:mod:`dask_grading`); each worker grades whole students as above,
-in its own private course and sandbox (:mod:`grade_worker`), and answers each student's result. This process
-alone enters the results into the run's gradebook (:class:`results_store.Reentry`), commits them to the results
+With ``jobs > 1`` the students are graded that many at once: by this process and ``jobs - 1`` worker processes
+(:mod:`worker_pool`); with a ``scheduler`` by the workers of a Dask cluster (:mod:`dask_grading`) alone. Each
+worker grades whole students as above, in its own private course and sandbox (:mod:`grade_worker`), and answers
+each student's result. This process alone enters the results into the run's gradebook (:class:`results_store.Reentry`), commits them to the results
 store and writes every output, so the files are those of ``jobs=1``, byte for byte.
 
 Grading never goes on with less protection than it was asked for: when the source scan or the sandbox
@@ -250,41 +250,51 @@ def grade(assignment: str, submissions: pathlib.Path, out: pathlib.Path, *, sour
 
             setup = setup_message(assignment, expected_sources, provider_name, sandboxed=sandbox_kernel is not None,
                                   limits=limits, case_key=case_key, fingerprint=fingerprint)
-            runner = cluster.runner(setup) if cluster is not None else _worker_pool(setup, jobs)
+            # --jobs N: this process grades too, beside N - 1 workers (its kernels in slot 0, theirs in 1, 2, ...)
+            runner = cluster.runner(setup) if cluster is not None else _worker_pool(setup, jobs - 1)
             events = runner.run(todo)  # the workers start now: their set-up overlaps this process's own, below
-        course = gradebook.create_course(work / "course", source_root, assignment, db_url)
-        gradebook.add_students(course, [s.student_id for s in students])
-        if not in_process:
-            sandbox_config = WORKERS_EXECUTE  # this process runs no kernel: its workers do, each in its sandbox
+        if cluster is not None:
+            sandbox_config = WORKERS_EXECUTE  # this process runs no kernel: the cluster's workers do
         elif sandbox_kernel is None:
             sandbox_config = None
-        else:
+        else:  # first: the warm parent it starts imports while the course is built
             sandbox_config = sandbox_kernel.executor_config(limits, work / "sandbox")
+        course = gradebook.create_course(work / "course", source_root, assignment, db_url)
+        gradebook.add_students(course, [s.student_id for s in students])
         plan = _plan(course, ReferenceCache(checks_provider), scanner, limits, sandbox_config,
                      FailureExplainer(source_root / "solutions"), f"{assignment}:{case_key.hex()}" if case_key else "")
         progress = (progress or Progress)(len(students), echo)
         results = []
+
+        def settle(key: str, result: StudentResult, source: str, grader_failed: bool = False) -> None:
+            """A student's result, known (``source``: "kept" from the store, graded "here" or by a "worker"):
+            into the gradebook (nbgrader put one graded here there already), committed to the store (unless the
+            grader itself failed: nbgrader or the kernel could not start, a locked database, a full disk; the
+            next run grades it again), its feedback rendered."""
+            kept = source == "kept"
+            if source != "here":
+                reenter(result)
+            if not kept and not grader_failed:
+                store.save(key, result)
+            _stage_feedback(work / "feedback", plan, result)
+            progress.finish_student(result.student_id, kept=kept)
+            results.append(result)
+
+        def grade_here(key: str, sub: StudentSubmission) -> None:
+            progress.start(sub.student_id)
+            result, grader_failed = _grade_student(course, sub, plan)
+            settle(key, result, "here", grader_failed)
+
         with using_case_key(assignment, case_key), results_store.Reentry(course) as reenter:
             # (the references' cases, computed here, are this term's)
             for sub in students:
                 kept = stored.get(sub.student_id)
                 if kept is not None:
-                    result = results_store.kept_result(sub, assignment, kept)
-                    reenter(result)
-                elif not in_process:
-                    continue  # graded by the workers, below
-                else:
-                    progress.start(sub.student_id)
-                    result, grader_failed = _grade_student(course, sub, plan)
-                    # committed now, so that a run killed later keeps it; unless the grader itself failed (nbgrader
-                    # or the kernel could not start, a locked database, a full disk): the next run grades it again
-                    if not grader_failed:
-                        store.save(keys[sub.student_id], result)
-                _stage_feedback(work / "feedback", plan, result)
-                progress.finish_student(sub.student_id, kept=kept is not None)
-                results.append(result)
+                    settle(keys[sub.student_id], results_store.kept_result(sub, assignment, kept), "kept")
+                elif runner is None:
+                    grade_here(keys[sub.student_id], sub)  # committed now, so that a run killed later keeps it
             if runner is not None:
-                results += _grade_by_workers(events, plan, store, progress, reenter, work / "feedback")
+                _grade_with_workers(runner, events, plan, progress, settle, grade_here if cluster is None else None)
         progress.close()
         _write_outputs(out, course, plan, results, db_url, work / "feedback")
         store.remove_unused()
@@ -302,10 +312,10 @@ def grade(assignment: str, submissions: pathlib.Path, out: pathlib.Path, *, sour
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _worker_pool(setup: dict, jobs: int):
+def _worker_pool(setup: dict, workers: int):
     from .worker_pool import WorkerPool
 
-    return WorkerPool(setup, jobs)
+    return WorkerPool(setup, workers, first_slot=1)  # this process grades in slot 0
 
 
 def _provider_name(checks_provider) -> str:
@@ -320,25 +330,26 @@ def _connect(scheduler: str):
     return connect(scheduler)
 
 
-def _grade_by_workers(events, plan: _Plan, store, progress, reenter, staged: pathlib.Path) -> list[StudentResult]:
-    """The results of the workers' ``events`` (:meth:`.worker_pool.WorkerPool.run`, or the cluster's
-    :class:`~.dask_grading.DaskRunner`); each result is entered into this run's gradebook (``reenter``, a
-    :class:`~.results_store.Reentry`) and committed as it arrives, as :func:`grade` does with its own (a failure
-    of the grader is not committed)."""
-    results = []
-    for event in events:
+def _grade_with_workers(runner, events, plan: _Plan, progress, settle, grade_here) -> None:
+    """Settle every result of the workers' ``events`` (:meth:`.worker_pool.WorkerPool.run`, or the cluster's
+    :class:`~.dask_grading.DaskRunner`) as it arrives. With ``grade_here`` (``--jobs``) this process grades
+    too: it takes the next student no worker has taken yet, and settles what the workers answered meanwhile
+    between two of its own."""
+    def handle(event) -> None:
         if event[0] == "start":
             progress.start(event[2].student_id)
-            continue
+            return
         _, key, sub, reply = event
         result, grader_failed = _worker_result(sub, plan, reply)
-        reenter(result)
-        if not grader_failed:
-            store.save(key, result)
-        _stage_feedback(staged, plan, result)
-        progress.finish_student(sub.student_id, kept=False)
-        results.append(result)
-    return results
+        settle(key, result, "worker", grader_failed)
+
+    if grade_here is not None:
+        while (item := runner.take()) is not None:
+            for event in runner.ready():
+                handle(event)
+            grade_here(*item)
+    for event in events:
+        handle(event)
 
 
 def _worker_result(sub: StudentSubmission, plan: _Plan, reply: dict) -> tuple[StudentResult, bool]:

@@ -1,10 +1,13 @@
-"""``--jobs N``: N grading workers on this machine (:mod:`.grade_worker`), each grading whole students in its own
-sandbox, while the coordinating process keeps the gradebook, the results store and every output.
+"""``--jobs N``: N students graded at once on this machine: by the coordinating process itself and by ``N - 1``
+grading workers (:mod:`.grade_worker`), each grading whole students in its own sandbox, while the coordinating
+process keeps the gradebook, the results store and every output.
 
 :meth:`WorkerPool.run` hands each student to the next free worker and yields what happens, in the order it
 happens, to the coordinator's (single) thread: ``("start", key, sub)`` when a worker takes a student and
-``("done", key, sub, reply)`` with the worker's answer (:mod:`.grade_worker`). One thread per worker waits on
-it; only the coordinator's thread touches the gradebook and the files.
+``("done", key, sub, reply)`` with the worker's answer (:mod:`.grade_worker`). The coordinator
+takes students from the same queue (:meth:`~WorkerPool.take`) to grade itself, and looks at what the workers answered
+meanwhile (:meth:`~WorkerPool.ready`) between two of its own. One thread per worker waits on it; only the
+coordinator's thread touches the gradebook and the files.
 
 A worker that dies in the middle of a student (``kill -9``, the out-of-memory killer, a crash: the students'
 code runs in a sandboxed kernel, not in the worker) costs only that student, and usually nothing: the student
@@ -24,40 +27,67 @@ ATTEMPTS = 2  # a student whose worker died is given to a fresh worker once
 
 
 class WorkerPool:
-    """``jobs`` worker processes for one run's ``setup`` (:func:`~.grade_worker.setup_message`)."""
+    """``jobs`` worker processes for one run's ``setup`` (:func:`~.grade_worker.setup_message`), in the sandbox
+    slots ``first_slot``, ``first_slot + 1``, ... (:func:`~.grade_worker.slot_limits`; ``rnn-course grade
+    --jobs N`` grades in slot 0 itself, beside ``N - 1`` workers)."""
 
-    def __init__(self, setup: dict, jobs: int):
+    def __init__(self, setup: dict, jobs: int, first_slot: int = 0):
         if jobs < 1:
             raise ValueError(f"jobs must be at least 1, got {jobs}")
-        self.setup, self.jobs = setup, jobs
+        self.setup, self.jobs, self.first_slot = setup, jobs, first_slot
         self.workers: list[WorkerProcess] = []  # those alive now (tests kill one)
         self._lock = threading.Lock()
         self._closed = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._work: queue.Queue = queue.Queue()
+        self._events_queue: queue.Queue = queue.Queue()
+        self._total = self._taken = self._done = 0
 
     def run(self, todo: Iterable[tuple[str, object]]) -> Iterator[tuple]:
-        """Grade every ``(key, sub)`` of ``todo``; the workers start now (their set-up overlaps whatever the
-        caller does before it reads the events), and the events are yielded (see the module docstring)."""
-        work: queue.Queue = queue.Queue()
+        """Grade every ``(key, sub)`` of ``todo`` but those the caller takes (:meth:`take`); the workers start now
+        (their set-up overlaps whatever the caller does before it reads the events). The iterator yields the
+        events (see the module docstring) until every student is done."""
         todo = list(todo)
         for item in todo:
-            work.put(item)
-        events: queue.Queue = queue.Queue()
-        self._threads = [threading.Thread(target=self._serve, args=(work, events, slot), daemon=True)
-                         for slot in range(min(self.jobs, len(todo)))]
+            self._work.put(item)
+        self._total = len(todo)
+        self._threads = [threading.Thread(target=self._serve, args=(self._work, self._events_queue, slot),
+                                          daemon=True)
+                         for slot in range(self.first_slot, self.first_slot + min(self.jobs, len(todo)))]
         for t in self._threads:
             t.start()
-        return self._events(events, len(todo))
+        return self._events()
 
-    def _events(self, events: queue.Queue, total: int) -> Iterator[tuple]:
-        done = 0
+    def take(self) -> tuple[str, object] | None:
+        """The next student no worker has taken yet, for the caller to grade itself; ``None`` when none is left.
+        (Called from the thread that reads the events.)"""
         try:
-            while done < total:
-                event = events.get()
-                if event[0] == "refused":
-                    raise event[1]
-                done += event[0] == "done"
-                yield event
+            item = self._work.get_nowait()
+        except queue.Empty:
+            return None
+        self._taken += 1
+        return item
+
+    def ready(self) -> list[tuple]:
+        """The events that have happened since the last look, without waiting."""
+        out = []
+        while True:
+            try:
+                out.append(self._counted(self._events_queue.get_nowait()))
+            except queue.Empty:
+                return out
+
+    def _counted(self, event: tuple) -> tuple:
+        if event[0] == "refused":
+            self.close()
+            raise event[1]
+        self._done += event[0] == "done"
+        return event
+
+    def _events(self) -> Iterator[tuple]:
+        try:
+            while self._done + self._taken < self._total:
+                yield self._counted(self._events_queue.get())
         finally:
             self.close()
 
