@@ -267,6 +267,8 @@ def scale(assignment: str, students: int, jobs: int) -> str:
         return f"{s[2] / 1024:.0f} MiB, {s[4]} files"
 
     growth = (sample_at(1.0)[2] - sample_at(0.1)[2]) / 1024 / max(1, 0.9 * students)
+    after_first_tenth = [s[4] for s in samples if s[1] >= 0.1 * students]
+    fds_then, fds_most = sample_at(0.1)[4], max(after_first_tenth, default=0)
 
     lines = [
         f"### A class of {students} in one run ({assignment})",
@@ -284,7 +286,9 @@ def scale(assignment: str, students: int, jobs: int) -> str:
         f"{at(0.1)} | {at(0.5)} | {at(1.0)} |",
         "",
         f"From 10% to 100% done the coordinator's RSS grows {growth:.2f} MiB per student: the results it holds for the "
-        "feedback and the files written at the end (each with its executed notebook); open files stay flat.",
+        "files written at the end (each student's decisions; its executed notebooks are dropped once its feedback is "
+        f"rendered). Open files: {fds_then} at 10% done, at most {fds_most} from then on (with `--jobs` the "
+        "coordinator grades too: its own kernel's sockets are among them).",
         "",
         f"Machine: {os.cpu_count()} cores, Python {platform.python_version()}; load average before / after "
         f"{load0[0]:.2f} / {load1[0]:.2f}.",

@@ -163,6 +163,19 @@ def test_three_jobs_share_the_class_between_this_process_and_two_workers(graded)
     assert here and workers, graded["graded_by"]
 
 
+def test_the_run_keeps_no_executed_notebook_once_its_feedback_is_written(graded):
+    """Each student's feedback is rendered as its result is known; the executed notebooks (the bulk of a result)
+    are then dropped, so a class of any size holds only its decisions until the files are written."""
+    for name, out in (("one", "out1"), ("two", "out2"), ("three", "out3")):
+        run = graded["runs"][name]
+        notebooks = [(s.student_id, nb) for s in run.students for nb in s.notebooks]
+        assert notebooks and all(nb.executed is None for _, nb in notebooks), name
+        for student, nb in notebooks:
+            html = (graded["root"] / out / "feedback" / student / "ps1" / f"{nb.notebook}.html").read_text()
+            # rendered before the drop: a graded notebook's page shows it as graded
+            assert ("Your notebook, as graded" in html) == (nb.problem is None), (name, student)
+
+
 def test_the_workers_gradebook_entries_equal_the_in_process_ones(graded):
     from nbgrader.api import Gradebook
 

@@ -10,8 +10,9 @@ that dies, an nbgrader error) ends as zeros with a reason for *that* student; th
 With ``jobs > 1`` the students are graded that many at once: by this process and ``jobs - 1`` worker processes
 (:mod:`worker_pool`); with a ``scheduler`` by the workers of a Dask cluster (:mod:`dask_grading`) alone. Each
 worker grades whole students as above, in its own private course and sandbox (:mod:`grade_worker`), and answers
-each student's result. This process alone enters the results into the run's gradebook (:class:`results_store.Reentry`), commits them to the results
-store and writes every output, so the files are those of ``jobs=1``, byte for byte.
+each student's result. This process alone enters the results into the run's gradebook
+(:class:`results_store.Reentry`), commits them to the results store and writes every output, so the files are
+those of ``jobs=1``, byte for byte.
 
 Grading never goes on with less protection than it was asked for: when the source scan or the sandbox
 modules cannot be imported, it stops before anything is written (:func:`required_module`).

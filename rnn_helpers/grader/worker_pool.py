@@ -4,10 +4,10 @@ process keeps the gradebook, the results store and every output.
 
 :meth:`WorkerPool.run` hands each student to the next free worker and yields what happens, in the order it
 happens, to the coordinator's (single) thread: ``("start", key, sub)`` when a worker takes a student and
-``("done", key, sub, reply)`` with the worker's answer (:mod:`.grade_worker`). The coordinator
-takes students from the same queue (:meth:`~WorkerPool.take`) to grade itself, and looks at what the workers answered
-meanwhile (:meth:`~WorkerPool.ready`) between two of its own. One thread per worker waits on it; only the
-coordinator's thread touches the gradebook and the files.
+``("done", key, sub, reply)`` with the worker's answer (:mod:`.grade_worker`). The coordinator takes students
+from the same queue (:meth:`~WorkerPool.take`) to grade itself, and looks at what the workers answered meanwhile
+(:meth:`~WorkerPool.ready`) between two of its own. One thread per worker waits on it; only the coordinator's
+thread touches the gradebook and the files.
 
 A worker that dies in the middle of a student (``kill -9``, the out-of-memory killer, a crash: the students'
 code runs in a sandboxed kernel, not in the worker) costs only that student, and usually nothing: the student
