@@ -322,3 +322,112 @@ def test_the_launcher_exits_with_the_kernels_status(workdir, nbdir, warm):
         client.execute()
     (launcher, through_zygote), = launchers
     assert through_zygote == warm and launcher.wait(timeout=30) == 3
+
+
+def _sample_warm_parents(stop, seen: dict) -> None:
+    """Until ``stop``: every warm parent below this process (pid -> its parent) and the uids its kernels ran as."""
+    while not stop.is_set():
+        for pid in tree(os.getpid()):
+            try:
+                parent = parent_of(pid)
+                if "-zygote-" not in cwd_of(pid) or "-zygote-" in cwd_of(parent):  # not one, or its holder
+                    continue
+                seen.setdefault(pid, {"parent": parent, "uids": set()})
+                for below in tree(pid):
+                    seen[pid]["uids"].add(int(proc_file(below, "status").split(b"\nUid:")[1].split()[0]))
+            except OSError:  # it ended while we looked
+                continue
+        time.sleep(0.05)
+
+
+@root
+def test_jobs_workers_fork_their_kernels_from_the_coordinators_warm_parent(tmp_path):
+    """``--jobs 2``: the worker beside the coordinator starts no warm parent of its own; the coordinator's forks
+    the kernels of both (each in its own slot's sandbox uid), and the grades are those of ``--jobs 1``."""
+    import threading
+
+    from rnn_helpers.grader.mistakes import catalogue
+    from rnn_helpers.grader.mistakes.solution import notebook_with_change
+    from rnn_helpers.grader.pipeline import grade
+
+    a = "01_motivation"
+    solution_path = REPO / "solutions" / a / f"{a}.ipynb"
+    if not solution_path.exists():
+        pytest.skip(f"{solution_path} is not in this checkout")
+    solution = json.loads(solution_path.read_text(encoding="utf-8"))
+    wrong = None
+    for mistake in catalogue(a).values():  # the first that plays as a whole submission
+        try:
+            wrong = notebook_with_change(solution, mistake.old, mistake.new)
+            break
+        except ValueError:
+            continue
+    assert wrong is not None, f"no catalogued mistake of {a} plays as a submission"
+    for i in range(6):
+        folder = tmp_path / "subs" / f"s{i}" / a
+        folder.mkdir(parents=True)
+        (folder / f"{a}.ipynb").write_text(json.dumps(wrong if i % 2 else solution), encoding="utf-8")
+    grade(a, tmp_path / "subs", tmp_path / "one", source_root=REPO, echo=lambda line: None)
+    warm_kernels.stop_all()  # the next run starts from nothing, as a new command would
+    stop, seen = threading.Event(), {}
+    sampler = threading.Thread(target=_sample_warm_parents, args=(stop, seen), daemon=True)
+    sampler.start()
+    try:
+        grade(a, tmp_path / "subs", tmp_path / "two", source_root=REPO, echo=lambda line: None, jobs=2)
+    finally:
+        stop.set()
+        sampler.join()
+    assert len(seen) == 1, seen  # one warm parent in the whole run: no worker started one
+    (found,) = seen.values()
+    assert found["parent"] == os.getpid()
+    assert {Limits().uid, Limits().uid + 1} <= found["uids"]  # the kernels of slot 0 (here) and slot 1 (the worker)
+    for name in ("grades.csv", "grades.json"):
+        assert (tmp_path / "two" / name).read_bytes() == (tmp_path / "one" / name).read_bytes(), name
+    scores = [s["score"] for s in json.loads((tmp_path / "one" / "grades.json").read_text())["students"]]
+    assert len(set(scores)) == 2  # right and wrong students: the comparison is not of equal grades
+
+
+@root
+@pytest.mark.parametrize("make", ["missing", "a file", "not root-only"])
+def test_a_worker_adopts_only_a_root_only_warm_parent_socket(workdir, tmp_path, make, capfd):
+    """What a grade worker is told is its coordinator's warm parent is used only if it is a socket of root's in a
+    root-only folder, as the coordinator's are; else the worker starts its own (and says why)."""
+    import socket as socketlib
+
+    executor_config(Limits(), workdir)
+    spec = spec_of(workdir)
+    folder = tmp_path / "zygote"
+    folder.mkdir(mode=0o700)
+    path = folder / "s"
+    if make == "a file":
+        path.write_text("")
+    elif make == "not root-only":
+        listener = socketlib.socket(socketlib.AF_UNIX, socketlib.SOCK_SEQPACKET)
+        listener.bind(str(path))
+        os.chmod(folder, 0o755)
+    warm_kernels.stop_all()
+    try:
+        assert warm_kernels.adopt(spec, str(path)) is False
+        assert "not using the warm parent at" in capfd.readouterr().err
+        zygote = warm_kernels.zygote_for(spec)
+        assert isinstance(zygote, warm_kernels.Zygote) and zygote.owner == os.getpid()  # its own, started
+    finally:
+        warm_kernels.stop_all()
+
+
+@root
+def test_a_worker_whose_adopted_warm_parent_is_gone_starts_its_own(workdir):
+    executor_config(Limits(), workdir)
+    spec = spec_of(workdir)
+    warm_kernels.stop_all()
+    theirs = warm_kernels.Zygote(spec)  # another process's, as far as the adoption knows
+    try:
+        assert theirs.ready()
+        assert warm_kernels.adopt(spec, theirs.socket) is True
+        assert warm_kernels.zygote_for(spec).socket == theirs.socket
+        theirs.stop()  # its owner stopped it: its folder and socket are gone
+        mine = warm_kernels.zygote_for(spec)
+        assert isinstance(mine, warm_kernels.Zygote) and mine.socket != theirs.socket and mine.alive()
+    finally:
+        theirs.stop()
+        warm_kernels.stop_all()

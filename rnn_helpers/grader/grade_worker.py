@@ -9,8 +9,9 @@ The conversation is framed JSON (:func:`send`, :func:`receive`: an 8-byte length
 
 1. the coordinator sends the *setup* (:func:`setup_message`): the assignment, its source notebooks' bytes, the
    checks provider by name, how kernels run (sandboxed or not, the :class:`~.sandbox.Limits`), the secret's case
-   key, the coordinator's :func:`~.results_store.run_fingerprint`, and the worker's slot (its kernels' own
-   sandbox uid, :func:`slot_limits`). The worker builds its own private nbgrader
+   key, the coordinator's :func:`~.results_store.run_fingerprint`, the worker's slot (its kernels' own
+   sandbox uid, :func:`slot_limits`) and, from ``--jobs``, the socket of the coordinator's warm parent, which the
+   worker's kernels are forked from (:func:`~.warm_kernels.adopt`). The worker builds its own private nbgrader
    course from those notebooks and its plan once, recomputes the fingerprint from what *it* has installed, and
    answers ``{"ready": true}``, or ``{"refused": why}`` when its ``rnn_helpers`` or checks differ (it would grade
    differently) or when it cannot sandbox as asked (it never grades with less protection);
@@ -238,7 +239,7 @@ class _Grading:
                 raise WorkerRefused(f"this worker cannot sandbox the students' code: {reason}")
             sandbox_kernel = required_module("rnn_helpers.grader.sandbox_kernel", "the grading sandbox")
             sandbox_config = sandbox_kernel.executor_config(slot_limits(limits, int(setup.get("slot", 0))),
-                                                            work / "sandbox")
+                                                            work / "sandbox", warm_parent=setup.get("warm_parent"))
         _quiet_logs()
         self.course = gradebook.create_course(work / "course", work, self.assignment, None)
         key = f"{self.assignment}:{self.case_key.hex()}" if self.case_key else ""

@@ -251,8 +251,13 @@ def grade(assignment: str, submissions: pathlib.Path, out: pathlib.Path, *, sour
 
             setup = setup_message(assignment, expected_sources, provider_name, sandboxed=sandbox_kernel is not None,
                                   limits=limits, case_key=case_key, fingerprint=fingerprint)
-            # --jobs N: this process grades too, beside N - 1 workers (its kernels in slot 0, theirs in 1, 2, ...)
-            runner = cluster.runner(setup) if cluster is not None else _worker_pool(setup, jobs - 1)
+            if cluster is not None:
+                runner = cluster.runner(setup)
+            else:  # --jobs N: this process grades too, beside N - 1 workers (its kernels in slot 0, theirs in
+                # 1, 2, ...), and its warm parent forks their kernels as well as its own: imports paid once a run
+                warm_parent = None if sandbox_kernel is None else sandbox_kernel.start_warm_parent(limits,
+                                                                                                   work / "sandbox")
+                runner = _worker_pool(setup, jobs - 1, warm_parent)
             events = runner.run(todo)  # the workers start now: their set-up overlaps this process's own, below
         if cluster is not None:
             sandbox_config = WORKERS_EXECUTE  # this process runs no kernel: the cluster's workers do
@@ -313,9 +318,10 @@ def grade(assignment: str, submissions: pathlib.Path, out: pathlib.Path, *, sour
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _worker_pool(setup: dict, workers: int):
+def _worker_pool(setup: dict, workers: int, warm_parent: str | None):
     from .worker_pool import WorkerPool
 
+    setup = dict(setup, warm_parent=warm_parent) if warm_parent else setup
     return WorkerPool(setup, workers, first_slot=1)  # this process grades in slot 0
 
 

@@ -69,13 +69,25 @@ class SandboxExecute(Execute):
         super().__init__(*args, **kwargs)
 
 
-def executor_config(limits: Limits | None, workdir: str | os.PathLike, *, warm: bool = True) -> Config:
+def start_warm_parent(limits: Limits | None, workdir: str | os.PathLike) -> str | None:
+    """Start this process's warm parent (:mod:`warm_kernels`) for the kernels :func:`executor_config` will
+    configure with the same ``limits`` and ``workdir``, without waiting for its imports; its socket, for the grade
+    workers on this machine to share (``executor_config(..., warm_parent=...)``), or ``None`` (not root, or it
+    cannot start: then kernels start cold)."""
+    if os.geteuid() != 0:
+        return None
+    return warm_kernels.warm_parent_socket(sandbox_spec(limits or Limits(), Path(workdir).resolve() / "stripped"))
+
+
+def executor_config(limits: Limits | None, workdir: str | os.PathLike, *, warm: bool = True,
+                    warm_parent: str | None = None) -> Config:
     """A traitlets Config for nbgrader's Execute step (or a plain nbclient run) that sandboxes every kernel.
 
     ``workdir`` is a directory of the grader's (created if missing); the stripped ``rnn_helpers`` build
     and the launcher's spec are written there. It must not be inside a submission. ``warm``: kernels are forked
-    by this process's warm parent (:mod:`warm_kernels`), started here when we are root so that its imports
-    overlap the rest of the set-up; else every kernel starts cold.
+    by a warm parent (:mod:`warm_kernels`): the one at the socket ``warm_parent`` (the coordinator's, from
+    :func:`start_warm_parent`, for a grade worker on its machine), else this process's own, started here when we
+    are root so that its imports overlap the rest of the set-up; without ``warm`` every kernel starts cold.
     """
     limits = limits or Limits()
     workdir = Path(workdir).resolve()
@@ -83,7 +95,10 @@ def executor_config(limits: Limits | None, workdir: str | os.PathLike, *, warm: 
     stripped_root = workdir / "stripped"
     spec = sandbox_spec(limits, stripped_root)
     if warm and os.geteuid() == 0:
-        warm_kernels.prestart(spec)  # first: its imports overlap the build below
+        if warm_parent:
+            warm_kernels.adopt(spec, warm_parent)
+        else:
+            warm_kernels.prestart(spec)  # first: its imports overlap the build below
     build_stripped(stripped_root)
     spec_path = workdir / "sandbox_spec.json"
     spec_path.write_text(json.dumps(spec, indent=1))

@@ -35,7 +35,11 @@ group does. The zygote ends when the process that started it does (it polls its 
 :func:`stop_all` (at exit).
 
 Grader side: :func:`zygote_for` (the running zygote of this process, started on first use); when it cannot be
-started, kernels start cold in the same sandbox, and :func:`zygote_for` says so once on stderr.
+started, kernels start cold in the same sandbox, and :func:`zygote_for` says so once on stderr. The grade workers
+of ``--jobs`` (:mod:`.grade_worker`) run on the coordinator's machine as root too: each adopts the
+coordinator's zygote (:func:`adopt`) instead of starting its own (one warm parent's imports per run, not one per worker). Nothing
+else changes for them: the zygote serves any root launcher, each request names its own spec (the worker's sandbox
+uid), and each kernel is bound to the worker that asked for it. A worker whose adopted zygote is gone starts its own.
 """
 from __future__ import annotations
 
@@ -144,6 +148,28 @@ class Zygote:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
+class SharedZygote:
+    """Another root process's running zygote (the coordinator's), used by this one (a grade worker of
+    ``--jobs``): its kernels are forked there; this process neither starts nor stops it."""
+
+    owner = None  # not ours: stop_all leaves it alone
+    _ready = True
+
+    def __init__(self, socket_path: str):
+        self.socket = socket_path
+        self.reason = ""
+
+    def ready(self, timeout: float = READY_TIMEOUT) -> bool:
+        return self.alive()
+
+    def alive(self) -> bool:
+        """Whether its socket is still there (its owner removes it when it stops the zygote)."""
+        return os.path.exists(self.socket)
+
+    def stop(self) -> None:
+        pass
+
+
 def _read_line(stream, timeout: float) -> str:
     """One line from ``stream`` (a pipe) within ``timeout`` seconds, else ``""``."""
     deadline = time.monotonic() + timeout
@@ -158,7 +184,7 @@ def _read_line(stream, timeout: float) -> str:
     return data.decode(errors="replace").strip()
 
 
-_ZYGOTES: dict[tuple, Zygote] = {}
+_ZYGOTES: dict[tuple, "Zygote | SharedZygote"] = {}
 _UNAVAILABLE: dict[tuple, str] = {}  # why this process's kernels start cold (said once)
 
 
@@ -178,7 +204,53 @@ def prestart(spec: dict) -> None:
         atexit.register(stop_all)
 
 
-def zygote_for(spec: dict) -> Zygote | None:
+def warm_parent_socket(spec: dict) -> str | None:
+    """The socket of this process's zygote for ``spec``, started now if need be (not waited for), for the grade
+    workers of this machine to :func:`adopt`; ``None`` when it cannot be started."""
+    prestart(spec)
+    zygote = _ZYGOTES.get(_key(spec))
+    return None if zygote is None or isinstance(zygote, SharedZygote) else zygote.socket
+
+
+def adopt(spec: dict, socket_path: str) -> bool:
+    """Fork this process's kernels for ``spec`` from the zygote at ``socket_path`` (the coordinator's, whose
+    :func:`warm_parent_socket` it is) instead of starting one of our own. Only a root-owned socket in a root-only
+    folder is adopted, as :class:`Zygote` makes them; else this process starts its own (said once, on stderr).
+    Whether it was adopted."""
+    key = _key(spec)
+    problem = _not_a_zygote_socket(socket_path)
+    if problem:
+        print(f"rnn-course grade: not using the warm parent at {socket_path} ({problem}); this worker starts its "
+              "own", file=sys.stderr, flush=True)
+        prestart(spec)
+        return False
+    old = _ZYGOTES.get(key)
+    if old is not None:
+        old.stop()
+    _ZYGOTES[key] = SharedZygote(socket_path)
+    return True
+
+
+def _not_a_zygote_socket(socket_path: str) -> str:
+    """Why ``socket_path`` is not a socket of :class:`Zygote`'s making (root's, in a root-only folder), or ``""``."""
+    import stat
+
+    path = Path(socket_path)
+    try:
+        sock, folder = path.lstat(), path.parent.lstat()
+    except OSError as exc:
+        return f"cannot read it: {exc.strerror}"
+    if not path.is_absolute() or not stat.S_ISSOCK(sock.st_mode):
+        return "not an absolute path to a socket"
+    for what, st in (("socket", sock), ("folder", folder)):
+        if st.st_uid != 0 or st.st_mode & 0o077:
+            return f"its {what} is not root's alone (uid {st.st_uid}, mode {stat.filemode(st.st_mode)})"
+    if not stat.S_ISDIR(folder.st_mode):
+        return "its folder is not a directory"
+    return ""
+
+
+def zygote_for(spec: dict) -> Zygote | SharedZygote | None:
     """This process's ready zygote for ``spec`` (started if needed), or ``None``: then kernels start cold."""
     key = _key(spec)
     if key in _UNAVAILABLE:
@@ -186,6 +258,7 @@ def zygote_for(spec: dict) -> Zygote | None:
     zygote = _ZYGOTES.get(key)
     if zygote is not None and zygote._ready and not zygote.alive():  # it died since: start another
         zygote.stop()
+        del _ZYGOTES[key]
         zygote = None
     if zygote is None:
         prestart(spec)
