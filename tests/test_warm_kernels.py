@@ -343,7 +343,8 @@ def _sample_warm_parents(stop, seen: dict) -> None:
 @root
 def test_jobs_workers_fork_their_kernels_from_the_coordinators_warm_parent(tmp_path):
     """``--jobs 2``: the worker beside the coordinator starts no warm parent of its own; the coordinator's forks
-    the kernels of both (each in its own slot's sandbox uid), and the grades are those of ``--jobs 1``."""
+    the kernels of both (each in its own slot's sandbox uid), and the grades are those of ``--jobs 1``, also when
+    the worker is killed (``kill -9``) while its kernel runs: nothing of the worker's sandbox uid outlives it."""
     import threading
 
     from rnn_helpers.grader.mistakes import catalogue
@@ -385,6 +386,51 @@ def test_jobs_workers_fork_their_kernels_from_the_coordinators_warm_parent(tmp_p
         assert (tmp_path / "two" / name).read_bytes() == (tmp_path / "one" / name).read_bytes(), name
     scores = [s["score"] for s in json.loads((tmp_path / "one" / "grades.json").read_text())["students"]]
     assert len(set(scores)) == 2  # right and wrong students: the comparison is not of equal grades
+
+    # the worker killed (kill -9) while a kernel of its own runs: that kernel ends, the warm parent goes on
+    # forking (the student is graded again by a fresh worker), and the grades are the same
+    killed = []
+    stop.clear()
+    killer = threading.Thread(target=_kill_a_worker_with_a_kernel, args=(stop, killed), daemon=True)
+    killer.start()
+    try:
+        grade(a, tmp_path / "subs", tmp_path / "killed", source_root=REPO, echo=lambda line: None, jobs=2)
+    finally:
+        stop.set()
+        killer.join()
+    assert killed, "no worker was seen with a kernel of its own"
+    for name in ("grades.csv", "grades.json"):
+        assert (tmp_path / "killed" / name).read_bytes() == (tmp_path / "one" / name).read_bytes(), name
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and _processes_of_uid(Limits().uid + 1):
+        time.sleep(0.2)
+    assert _processes_of_uid(Limits().uid + 1) == []
+
+
+def _kill_a_worker_with_a_kernel(stop, killed: list) -> None:
+    """Kill -9 the first grade worker of this process seen with a kernel's launcher of its own."""
+    while not stop.is_set() and not killed:
+        for pid in tree(os.getpid()):
+            try:
+                if b"grade_worker" in proc_file(pid, "cmdline") and any(
+                        b"rnn_helpers.grader.sandbox" in proc_file(p, "cmdline") for p in tree(pid) if p != pid):
+                    os.kill(pid, signal.SIGKILL)
+                    killed.append(pid)
+                    return
+            except OSError:
+                continue
+        time.sleep(0.05)
+
+
+def _processes_of_uid(uid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            if entry.isdigit() and int(proc_file(int(entry), "status").split(b"\nUid:")[1].split()[0]) == uid:
+                found.append(int(entry))
+        except OSError:
+            continue
+    return found
 
 
 @root
