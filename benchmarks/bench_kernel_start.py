@@ -34,7 +34,7 @@ import nbformat
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from bench_grading import honest_class, ours, plain_nbgrader  # noqa: E402
+from bench_grading import honest_class, ours_in_process, plain_nbgrader  # noqa: E402
 
 
 def kernel_times(workdir: Path, nbdir: Path, warm: bool) -> tuple[float, float]:
@@ -100,7 +100,7 @@ def grade_run(assignment: str, subs: Path, out: Path, warm: bool) -> tuple[float
         sandbox_kernel.executor_config = partial(original, warm=False)  # pipeline.grade takes the module's
     StudentClock.times = []
     try:
-        wall = ours(assignment, subs, out, progress=StudentClock, jobs=1)
+        wall = ours_in_process(assignment, subs, out, progress=StudentClock, jobs=1)
     finally:
         sandbox_kernel.executor_config = original
     return wall, list(StudentClock.times)
