@@ -370,14 +370,18 @@ def test_jobs_workers_fork_their_kernels_from_the_coordinators_warm_parent(tmp_p
         (folder / f"{a}.ipynb").write_text(json.dumps(wrong if i % 2 else solution), encoding="utf-8")
     grade(a, tmp_path / "subs", tmp_path / "one", source_root=REPO, echo=lambda line: None)
     warm_kernels.stop_all()  # the next run starts from nothing, as a new command would
-    stop, seen = threading.Event(), {}
-    sampler = threading.Thread(target=_sample_warm_parents, args=(stop, seen), daemon=True)
-    sampler.start()
-    try:
-        grade(a, tmp_path / "subs", tmp_path / "two", source_root=REPO, echo=lambda line: None, jobs=2)
-    finally:
-        stop.set()
-        sampler.join()
+    def jobs_2_beside(watch, out: str, found) -> None:  # a --jobs 2 run, with ``watch(stop, found)`` in a thread
+        stop = threading.Event()
+        watcher = threading.Thread(target=watch, args=(stop, found), daemon=True)
+        watcher.start()
+        try:
+            grade(a, tmp_path / "subs", tmp_path / out, source_root=REPO, echo=lambda line: None, jobs=2)
+        finally:
+            stop.set()
+            watcher.join()
+
+    seen = {}
+    jobs_2_beside(_sample_warm_parents, "two", seen)
     assert len(seen) == 1, seen  # one warm parent in the whole run: no worker started one
     (found,) = seen.values()
     assert found["parent"] == os.getpid()
@@ -390,14 +394,7 @@ def test_jobs_workers_fork_their_kernels_from_the_coordinators_warm_parent(tmp_p
     # the worker killed (kill -9) while a kernel of its own runs: that kernel ends, the warm parent goes on
     # forking (the student is graded again by a fresh worker), and the grades are the same
     killed = []
-    stop.clear()
-    killer = threading.Thread(target=_kill_a_worker_with_a_kernel, args=(stop, killed), daemon=True)
-    killer.start()
-    try:
-        grade(a, tmp_path / "subs", tmp_path / "killed", source_root=REPO, echo=lambda line: None, jobs=2)
-    finally:
-        stop.set()
-        killer.join()
+    jobs_2_beside(_kill_a_worker_with_a_kernel, "killed", killed)
     assert killed, "no worker was seen with a kernel of its own"
     for name in ("grades.csv", "grades.json"):
         assert (tmp_path / "killed" / name).read_bytes() == (tmp_path / "one" / name).read_bytes(), name
