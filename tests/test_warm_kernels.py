@@ -447,11 +447,14 @@ def test_a_worker_adopts_only_a_root_only_warm_parent_socket(workdir, tmp_path, 
     elif make == "not root-only":
         listener = socketlib.socket(socketlib.AF_UNIX, socketlib.SOCK_SEQPACKET)
         listener.bind(str(path))
+        os.chmod(path, 0o600)  # the socket as the coordinator's: only its folder is wrong
         os.chmod(folder, 0o755)
     warm_kernels.stop_all()
     try:
         assert warm_kernels.adopt(spec, str(path)) is False
-        assert "not using the warm parent at" in capfd.readouterr().err
+        why = capfd.readouterr().err
+        assert "not using the warm parent at" in why
+        assert ("its folder is not root's alone" in why) == (make == "not root-only"), why
         zygote = warm_kernels.zygote_for(spec)
         assert isinstance(zygote, warm_kernels.Zygote) and zygote.owner == os.getpid()  # its own, started
     finally:
