@@ -157,3 +157,31 @@ def test_first_difference():
     assert first_difference("abcd", "abxd", 0, 0) == ("[2]", "'c'", "'x'")
     assert first_difference(np.ones(3), np.ones(4), 0, 0) is None  # a shape difference: the reason says it
     assert first_difference(np.ones(3), np.ones(3), 0, 0) is None
+
+
+def test_an_explainer_given_anothers_mistakes_explains_alike_without_running_one(monkeypatch):
+    """``--jobs``: the coordinator computes every catalogued mistake's outputs once (``FailureExplainer.computed``)
+    and its workers load them; a worker then explains a failure as the coordinator does, without running the
+    solution notebook with a mistake in place (which would import torch in the worker)."""
+    import pickle
+
+    from rnn_helpers.grader.reference_cache import ReferenceCache
+    from rnn_helpers.grader.verify_records import FailureExplainer
+
+    a = "02_simple_rnn"
+    references = ReferenceCache(checks_for)
+    computing = FailureExplainer(ROOT / "solutions")
+    known = pickle.loads(pickle.dumps(computing.computed(a, references)))
+    assert {key[1] for key in known} >= {"rnn_forward", "softmax"}  # every check's mistakes, not one student's
+    (key, got), = [(k, v) for k, v in known.items() if k[1] == "rnn_forward" and k[2] == "rnn_forward.shifted_store"]
+    check, cases, expected = checks_for(a)["rnn_forward"], references.cases(a, "rnn_forward"), \
+        references.outputs(a, "rnn_forward")
+    reasons = [check.compare_output(s, e, 1e-5, 1e-8) for s, e in zip(got, expected)]
+    assert any(reasons)
+    here = computing.explain(a, check, cases, got, expected, reasons, 1e-5, 1e-8).entry()
+    loaded = FailureExplainer(ROOT / "solutions")
+    loaded.load(known)
+    monkeypatch.setattr(MistakeRunner, "namespace", lambda *args: pytest.fail("ran a mistake it was given"))
+    there = loaded.explain(a, check, cases, got, expected, reasons, 1e-5, 1e-8)
+    assert there is not None and there.entry() == here
+    assert "rnn_forward.shifted_store" in here["mistakes"]

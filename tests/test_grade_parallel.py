@@ -342,3 +342,71 @@ def test_progress_times_each_student_from_its_own_start_when_several_run_at_once
     p.finish_student("b", kept=False)  # b took 12 s (from its own start, not a's or c's)
     assert (p.graded, p.done) == (2, 2)
     assert p.line().endswith("ETA 22s")  # (10 + 12) / 2 per student, one running, 2 left
+
+
+class _TorchInWorkers(threading.Thread):
+    """Every grading worker of this process seen while it runs, and those seen with torch's library mapped."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.seen: set[int] = set()
+        self.with_torch: set[int] = set()
+        self.stop = threading.Event()
+
+    def run(self):
+        while not self.stop.is_set():
+            for worker in _my_workers(_processes()):
+                try:
+                    maps = pathlib.Path(f"/proc/{worker}/maps").read_text()
+                except OSError:  # it ended while we looked
+                    continue
+                self.seen.add(worker)
+                if "libtorch" in maps:
+                    self.with_torch.add(worker)
+            time.sleep(0.05)
+
+
+def test_workers_take_the_references_and_mistakes_from_the_coordinator(tmp_path, monkeypatch):
+    """``--jobs 2`` on an assignment whose checks run torch and whose wrong students are explained: the worker
+    is given the references' and the mistakes' outputs the coordinator computed once (``_computed_once``), so it
+    never imports torch, and the files are those of ``--jobs 1``. Without them (``None``: what cannot be
+    pickled), the same probe sees the worker import torch to compute its own, and the files are the same."""
+    from rnn_helpers.grader import pipeline
+    from rnn_helpers.grader.mistakes import catalogue
+    from rnn_helpers.grader.mistakes.solution import notebook_with_change
+
+    a, repo = "02_simple_rnn", pathlib.Path(pipeline.__file__).parents[2]
+    solution = json.loads((repo / "solutions" / a / f"{a}.ipynb").read_text(encoding="utf-8"))
+    wrongs = []
+    for mistake in catalogue(a).values():
+        try:
+            wrongs.append(notebook_with_change(solution, mistake.old, mistake.new))
+        except ValueError:  # a mistake that does not play as a whole submission
+            continue
+    assert len(wrongs) >= 2
+    for i, nb in enumerate([solution, wrongs[0], solution, wrongs[1]]):
+        folder = tmp_path / "subs" / f"s{i}" / a
+        folder.mkdir(parents=True)
+        (folder / f"{a}.ipynb").write_text(json.dumps(nb), encoding="utf-8")
+
+    def grade(out: str, jobs: int) -> _TorchInWorkers:
+        watcher = _TorchInWorkers()
+        watcher.start()
+        try:
+            pipeline.grade(a, tmp_path / "subs", tmp_path / out, source_root=repo, unsafe=True,
+                           echo=lambda line: None, jobs=jobs)
+        finally:
+            watcher.stop.set()
+            watcher.join()
+        return watcher
+
+    grade("one", 1)
+    shared = grade("two", 2)
+    monkeypatch.setattr(pipeline, "_computed_once", lambda *args: None)
+    own = grade("own", 2)
+    assert shared.seen and not shared.with_torch
+    assert own.with_torch, "the probe did not see a worker that computed its own references import torch"
+    one = _files(tmp_path / "one")
+    assert _files(tmp_path / "two") == one
+    assert _files(tmp_path / "own") == one
+    assert b"likely mistake" in b"".join(one.values())  # the wrong students' failures were explained

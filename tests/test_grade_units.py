@@ -457,3 +457,36 @@ def test_a_single_notebook_under_another_name_is_graded_with_a_note(tmp_path):
     assert "ps1" in eve.notebooks and not eve.problems
     assert any("graded the only notebook found, ps1/my_homework.ipynb" in n and "wrong file name" in n
                for n in eve.notes), eve.notes
+
+
+# ----------------------------------------------------------------------------- computed once, for --jobs' workers
+
+
+def _never_asked(assignment):
+    raise AssertionError("the loaded cache asked for a check: it computed again what it was given")
+
+
+def test_a_cache_that_loads_what_another_computed_never_computes_it_again():
+    import pickle
+
+    computing = ReferenceCache(fc.checks_provider)
+    known = pickle.loads(pickle.dumps(computing.computed("ps1")))  # as a --jobs worker gets it: pickled
+    assert sorted(known) == sorted(fc.checks_provider("ps1"))
+    loaded = ReferenceCache(_never_asked)
+    loaded.load("ps1", known)
+    for name in fc.checks_provider("ps1"):
+        assert repr(loaded.cases("ps1", name)) == repr(computing.cases("ps1", name))
+        assert repr(loaded.outputs("ps1", name)) == repr(computing.outputs("ps1", name))
+
+
+def test_a_check_whose_reference_raises_is_left_for_the_loader_to_fail_on():
+    import dataclasses
+
+    checks = dict(fc.checks_provider("ps1"))
+    checks["scale"] = dataclasses.replace(checks["scale"], reference="fixture_course:no_such_reference")
+    known = ReferenceCache(lambda assignment: checks).computed("ps1")
+    assert "scale" not in known and "affine" in known
+    loaded = ReferenceCache(lambda assignment: checks)
+    loaded.load("ps1", known)
+    with pytest.raises(AttributeError, match="no_such_reference"):  # as the computing cache fails on it
+        loaded.outputs("ps1", "scale")

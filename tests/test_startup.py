@@ -1,6 +1,7 @@
-"""``import nbformat`` drags in rfc3987_syntax (a Lark grammar built at import, ~2 s of CPU); grading processes
-leave it out (rnn_helpers/grader/startup.py) and validate notebooks exactly as before. Each check runs in a
-fresh interpreter, since the point is what an import does the first time."""
+"""What an ``rnn-course`` process does at its start and at its end. ``import nbformat`` drags in rfc3987_syntax
+(a Lark grammar built at import, ~2 s of CPU); grading processes leave it out (rnn_helpers/grader/startup.py) and
+validate notebooks exactly as before. Each of those checks runs in a fresh interpreter, since the point is what an
+import does the first time. At its end the command leaves its objects to the exit (rnn_helpers/grader/cli.py)."""
 from __future__ import annotations
 
 import json
@@ -44,3 +45,21 @@ def test_the_rnn_course_command_skips_it_before_its_subcommand_runs():
     probe = ("import sys\nfrom rnn_helpers.grader import cli\n"
              "try:\n    cli.main(['grade', '--help'])\nexcept SystemExit:\n    pass\n")
     assert _run(probe)["loaded"] is False
+
+
+def test_the_rnn_course_command_leaves_its_objects_to_the_exit(monkeypatch, tmp_path):
+    """The ``rnn-course`` command (``main()``, as its console script calls it) freezes the collector's objects
+    before its process ends (no last collection over torch's and nbgrader's objects); a caller's
+    ``main([...])``, a test's or a notebook's, goes on living and keeps its collector as it was."""
+    import gc
+
+    from rnn_helpers.grader import cli
+
+    frozen = []
+    monkeypatch.setattr(gc, "freeze", lambda: frozen.append(True))
+    args = ["grade", "no_such_assignment", str(tmp_path), "--out", str(tmp_path / "out")]
+    assert cli.main(args) == 2  # an unknown assignment: the command's error, and its exit code
+    assert frozen == []
+    monkeypatch.setattr(sys, "argv", ["rnn-course", *args])
+    assert cli.main() == 2
+    assert frozen == [True]

@@ -17,7 +17,10 @@ The conversation is framed JSON (:func:`send`, :func:`receive`: an 8-byte length
    differently) or when it cannot sandbox as asked (it never grades with less protection);
 2. then one *job* per student (:func:`job_message`: the id, the submitted notebooks' bytes, what the collection
    found wrong), each answered by the result in the results store's JSON form (:func:`~.results_store.
-   notebooks_to_json`) and whether the grader itself failed, or ``{"failed": why}``.
+   notebooks_to_json`) and whether the grader itself failed, or ``{"failed": why}``. From ``--jobs``, the
+   first job a worker gets once the coordinator has it also carries what the coordinator computed once for the
+   run (``"computed"``: the references' and the catalogued mistakes' outputs, ``_Plan.computed_once``), which the
+   worker then does not compute.
 
 The worker ends when its stdin closes: after the last job, and at once when the coordinator dies (``kill -9``,
 Ctrl-C) even in the middle of a student. A thread watches stdin for that: the kernels' sandbox launchers are
@@ -147,6 +150,7 @@ class WorkerProcess:
     def __init__(self, setup: dict, slot: int = 0):
         # a session of its own: Ctrl-C on the terminal reaches the coordinator only, which then closes every
         # worker's stdin; -I: nothing in the working directory may shadow a module of the grader
+        self.has_computed = False  # whether a job gave it what the coordinator computed (WorkerPool.share_computed)
         self.proc = subprocess.Popen([sys.executable, "-I", "-m", __name__], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, start_new_session=True, env=_worker_env())
         reply = self._ask(dict(setup, slot=int(slot)))
@@ -266,6 +270,8 @@ class _Grading:
 
         sub = self._submission(job)
         try:
+            if "computed" in job:  # the coordinator's references and mistakes' outputs: none to compute here
+                self.plan.load_computed(base64.b64decode(job["computed"]))
             gradebook.add_students(self.course, [sub.student_id])
             with using_case_key(self.assignment, self.case_key):
                 result, failed = _grade_student(self.course, sub, self.plan)

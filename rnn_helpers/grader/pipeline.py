@@ -25,6 +25,7 @@ import importlib
 import logging
 import os
 import pathlib
+import pickle
 import re
 import shutil
 import stat
@@ -40,6 +41,7 @@ from .submissions import InvocationError, StudentSubmission
 from .verify_records import FailureExplainer, Scanner, VerifyRecords
 
 SANDBOX_MODULE = "rnn_helpers.grader.sandbox"
+LOG = logging.getLogger("rnn_helpers.grader")
 # the plan's sandbox_config in the coordinator of workers (--jobs N, --scheduler), which runs no kernel itself:
 # never None, which would mean the plain kernel of --unsafe
 WORKERS_EXECUTE = "the workers run the kernels"
@@ -166,6 +168,13 @@ class _Plan:
     explainer: FailureExplainer | None  # explains failed hidden checks, one per run (verify_records)
     case_key: str  # "<assignment>:<hex>" for the kernel's record_check (seeds.CASE_KEY_ENV); "": published
 
+    def load_computed(self, data: bytes) -> None:
+        """Take the coordinator's :func:`_computed_once` (over the worker's pipe: never a student's bytes)."""
+        known = pickle.loads(data)  # noqa: S301 - see the docstring
+        self.references.load(self.assignment, known["references"])
+        if self.explainer is not None:
+            self.explainer.load(known["mistakes"])
+
     def preprocessors(self) -> tuple[GradingStore, VerifyRecords, RestoreTestCells]:
         """A fresh store, and the grader's two preprocessors writing into it, for one student."""
         store = GradingStore()
@@ -246,6 +255,7 @@ def grade(assignment: str, submissions: pathlib.Path, out: pathlib.Path, *, sour
         stored = {} if regrade else {sub.student_id: store.load(keys[sub.student_id], sub.student_id)
                                      for sub in students}
         todo = [(keys[sub.student_id], sub) for sub in students if stored.get(sub.student_id) is None]
+        references, explainer = ReferenceCache(checks_provider), FailureExplainer(source_root / "solutions")
         if todo and not in_process:
             from .grade_worker import setup_message
 
@@ -259,6 +269,9 @@ def grade(assignment: str, submissions: pathlib.Path, out: pathlib.Path, *, sour
                                                                                                    work / "sandbox")
                 runner = _worker_pool(setup, jobs - 1, warm_parent)
             events = runner.run(todo)  # the workers start now: their set-up overlaps this process's own, below
+            if cluster is None:  # what every grader of the run computes alike, once, here, while the workers set up
+                with using_case_key(assignment, case_key):
+                    runner.share_computed(_computed_once(assignment, references, explainer))  # (they wait for it)
         if cluster is not None:
             sandbox_config = WORKERS_EXECUTE  # this process runs no kernel: the cluster's workers do
         elif sandbox_kernel is None:
@@ -267,8 +280,8 @@ def grade(assignment: str, submissions: pathlib.Path, out: pathlib.Path, *, sour
             sandbox_config = sandbox_kernel.executor_config(limits, work / "sandbox")
         course = gradebook.create_course(work / "course", source_root, assignment, db_url)
         gradebook.add_students(course, [s.student_id for s in students])
-        plan = _plan(course, ReferenceCache(checks_provider), scanner, limits, sandbox_config,
-                     FailureExplainer(source_root / "solutions"), f"{assignment}:{case_key.hex()}" if case_key else "")
+        plan = _plan(course, references, scanner, limits, sandbox_config, explainer,
+                     f"{assignment}:{case_key.hex()}" if case_key else "")
         progress = (progress or Progress)(len(students), echo)
         results = []
 
@@ -318,11 +331,25 @@ def grade(assignment: str, submissions: pathlib.Path, out: pathlib.Path, *, sour
         shutil.rmtree(work, ignore_errors=True)
 
 
+def _computed_once(assignment: str, references: ReferenceCache, explainer: FailureExplainer) -> bytes | None:
+    """What every grader of the run computes alike, computed now (under the run's case key): each check's cases
+    and reference outputs, and the catalogued mistakes' outputs on them (the explainer's). ``--jobs`` hands it to
+    its workers (:meth:`_Plan.load_computed`), so that no worker imports torch or runs the solution notebook only
+    to find what the coordinator knows. ``None`` if it cannot be pickled (a checks provider's own objects): each
+    worker then computes its own, as before."""
+    known = {"references": references.computed(assignment), "mistakes": explainer.computed(assignment, references)}
+    try:
+        return pickle.dumps(known, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception as exc:  # noqa: BLE001 - the workers compute it themselves: slower, the same grades
+        LOG.warning("the workers compute their own references: %s: %s", type(exc).__name__, str(exc)[:300])
+        return None
+
+
 def _worker_pool(setup: dict, workers: int, warm_parent: str | None):
     from .worker_pool import WorkerPool
 
     setup = dict(setup, warm_parent=warm_parent) if warm_parent else setup
-    return WorkerPool(setup, workers, first_slot=1)  # this process grades in slot 0
+    return WorkerPool(setup, workers, first_slot=1, computed_coming=True)  # this process grades in slot 0
 
 
 def _provider_name(checks_provider) -> str:

@@ -8,7 +8,10 @@ from .record_calls import TrustedSourceError
 
 class ReferenceCache:
     """Each check's cases and reference outputs, computed once per grading run in the grader's process
-    (the explainer of failed checks reuses both: :class:`~rnn_helpers.grader.verify_records.FailureExplainer`)."""
+    (the explainer of failed checks reuses both: :class:`~rnn_helpers.grader.verify_records.FailureExplainer`).
+
+    ``--jobs N`` computes them once for the whole run: its workers :meth:`load` what the coordinator
+    :meth:`computed` (``_Plan.computed_once`` in :mod:`.pipeline`)."""
 
     def __init__(self, checks_provider: Callable[[str], dict]):
         self.checks_provider = checks_provider
@@ -34,3 +37,22 @@ class ReferenceCache:
         if key not in self._outputs:
             self._outputs[key] = self.check(assignment, name).reference_outputs(self.cases(assignment, name))
         return self._outputs[key]
+
+    def computed(self, assignment: str) -> dict[str, tuple[list[dict], list]]:
+        """Every check's cases and outputs, computed now (under the run's case key,
+        :func:`~rnn_helpers.checks.seeds.using_case_key`), for another grader of the run to :meth:`load`. A check
+        whose cases or reference raise is left out: whoever loads this computes it, and fails on it, as this
+        process does."""
+        known = {}
+        for name in self.checks_provider(assignment):
+            try:
+                known[name] = (self.cases(assignment, name), self.outputs(assignment, name))
+            except Exception:  # noqa: BLE001 - said per student, where the check is verified (VerifyRecords)
+                continue
+        return known
+
+    def load(self, assignment: str, known: dict[str, tuple[list[dict], list]]) -> None:
+        """Take the cases and outputs of another grader's :meth:`computed` as this cache's own."""
+        for name, (cases, outputs) in known.items():
+            self._cases[(assignment, name)] = cases
+            self._outputs[(assignment, name)] = outputs

@@ -248,6 +248,31 @@ class FailureExplainer:
                 self._catalogued[assignment] = False
         return self._catalogued[assignment]
 
+    def _runner(self):
+        if self.runner is None:
+            from .explain import MistakeRunner
+
+            self.runner = MistakeRunner(self.solutions_dir)
+        return self.runner
+
+    def computed(self, assignment: str, references: ReferenceCache) -> dict:
+        """Every catalogued mistake's outputs on the run's cases (:meth:`.explain.MistakeRunner.all_outputs`),
+        computed now, for another grader of the run to :meth:`load`; empty when the assignment has no catalogue
+        or computing raises (whoever loads it then computes its own, as it would have)."""
+        try:
+            if not self.catalogued(assignment):
+                return {}
+            return self._runner().all_outputs(assignment, references.checks_provider(assignment),
+                                              lambda name: references.cases(assignment, name))
+        except Exception as exc:  # noqa: BLE001 - explaining must never cost a student a grade
+            LOG.warning("could not compute the mistakes of %s: %s: %s", assignment, type(exc).__name__,
+                        str(exc)[:300])
+            return {}
+
+    def load(self, outputs: dict) -> None:
+        """Take another grader's :meth:`computed` as this run's own."""
+        self._runner().load(outputs)
+
     def explain(self, assignment: str, check, cases: list[dict], got: list, expected: list,
                 reasons: list[str | None], rtol: float, atol: float):
         """The :class:`~rnn_helpers.grader.explain.Explanation` of one failed check, or ``None``: ``cases`` and
@@ -255,12 +280,10 @@ class FailureExplainer:
         try:
             if not self.catalogued(assignment):
                 return None
-            from .explain import MistakeRunner, explain
+            from .explain import explain
 
-            if self.runner is None:
-                self.runner = MistakeRunner(self.solutions_dir)
             return explain(assignment, check.name, cases, got, rtol, atol, check=check, expected=expected,
-                           reasons=reasons, runner=self.runner)
+                           reasons=reasons, runner=self._runner())
         except Exception as exc:  # noqa: BLE001 - explaining must never cost a student a grade
             LOG.warning("could not explain %s/%s: %s: %s", assignment, getattr(check, "name", check),
                         type(exc).__name__, str(exc)[:300])

@@ -17,6 +17,7 @@ graded. A worker that refuses the run (:class:`~.grade_worker.WorkerRefused`) st
 """
 from __future__ import annotations
 
+import base64
 import queue
 import threading
 from typing import Iterable, Iterator
@@ -29,9 +30,10 @@ ATTEMPTS = 2  # a student whose worker died is given to a fresh worker once
 class WorkerPool:
     """``jobs`` worker processes for one run's ``setup`` (:func:`~.grade_worker.setup_message`), in the sandbox
     slots ``first_slot``, ``first_slot + 1``, ... (:func:`~.grade_worker.slot_limits`; ``rnn-course grade
-    --jobs N`` grades in slot 0 itself, beside ``N - 1`` workers)."""
+    --jobs N`` grades in slot 0 itself, beside ``N - 1`` workers). With ``computed_coming``, the workers' first
+    jobs wait for :meth:`share_computed`."""
 
-    def __init__(self, setup: dict, jobs: int, first_slot: int = 0):
+    def __init__(self, setup: dict, jobs: int, first_slot: int = 0, computed_coming: bool = False):
         if jobs < 1:
             raise ValueError(f"jobs must be at least 1, got {jobs}")
         self.setup, self.jobs, self.first_slot = setup, jobs, first_slot
@@ -42,6 +44,10 @@ class WorkerPool:
         self._work: queue.Queue = queue.Queue()
         self._events_queue: queue.Queue = queue.Queue()
         self._total = self._taken = self._done = 0
+        self._computed: str | None = None  # what the coordinator computed once for the run (share_computed)
+        self._computed_known = threading.Event()  # share_computed was called: the workers' first jobs may go
+        if not computed_coming:
+            self._computed_known.set()
 
     def run(self, todo: Iterable[tuple[str, object]]) -> Iterator[tuple]:
         """Grade every ``(key, sub)`` of ``todo`` but those the caller takes (:meth:`take`); the workers start now
@@ -57,6 +63,14 @@ class WorkerPool:
         for t in self._threads:
             t.start()
         return self._events()
+
+    def share_computed(self, data: bytes | None) -> None:
+        """What the coordinator computed once for the run (``pipeline._computed_once``: the references, the
+        mistakes' outputs): each worker's first job carries it, so that no worker computes its own. The workers
+        wait for it (or for ``None``: nothing to share, each computes its own) before their first job, unless
+        the pool was made with ``computed_coming=False``."""
+        self._computed = None if data is None else base64.b64encode(data).decode("ascii")
+        self._computed_known.set()
 
     def take(self) -> tuple[str, object] | None:
         """The next student no worker has taken yet, for the caller to grade itself; ``None`` when none is left.
@@ -122,7 +136,15 @@ class WorkerPool:
                 worker = self._start(slot)
                 if worker is None:
                     break
+            while not self._computed_known.wait(0.1) and not self._closed.is_set():
+                pass  # the coordinator is computing it (share_computed): soon here
+            if self._closed.is_set():
+                break
             try:
+                if self._computed is not None and not worker.has_computed:
+                    reply = worker.grade(dict(job, computed=self._computed))
+                    worker.has_computed = True
+                    return reply, worker
                 return worker.grade(job), worker
             except WorkerDied as exc:
                 died = str(exc)
