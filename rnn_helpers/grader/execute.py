@@ -16,9 +16,10 @@ import subprocess
 import tempfile
 import time
 
+from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
 from nbgrader.preprocessors import Execute
-from traitlets import Float, Unicode
+from traitlets import DottedObjectName, Float, Type, Unicode
 
 from .nbgrader_cells import error_output
 
@@ -143,12 +144,62 @@ def kernel_launch_env(env: dict | None, case_key: str) -> dict:
     return env
 
 
+class ReadyKernelClient(AsyncKernelClient):
+    """jupyter_client's asynchronous kernel client, ready as soon as the kernel has answered.
+
+    jupyter_client's ``wait_for_ready`` sends ``kernel_info`` until a reply comes on shell and a message on IOPub
+    (proof that IOPub is subscribed), and then reads IOPub until it has been silent for 0.2 s: every kernel start
+    waits those 0.2 s with nothing running anywhere, a fifth of a warm kernel's whole cost
+    (tests/test_kernel_ready.py pins it). This client is ready at the ``status: idle`` the kernel publishes on
+    IOPub once it has answered a ``kernel_info`` request: IOPub is subscribed, and the kernel waits for the first
+    cell. The kernel may answer before IOPub is subscribed (its ``idle`` is then lost); IOPub's welcome (JEP 65,
+    ipykernel 7) says when it is, and a request sent then is answered on IOPub for sure. A kernel without a
+    welcome, or slow to start, is asked again after jupyter_client's own waits (1 s on shell, 0.2 s on IOPub).
+    What else IOPub holds (the welcome, the start's statuses) nbclient skips, as it skips every message whose
+    parent is not the cell it runs, and replies to the extra requests on shell likewise."""
+
+    async def wait_for_ready(self, timeout: float | None = None) -> None:
+        deadline = time.monotonic() + (float("inf") if timeout is None else timeout)
+        while True:
+            if await self._answered(self.kernel_info()):
+                return
+            if not await self._async_is_alive():
+                raise RuntimeError("Kernel died before replying to kernel_info")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Kernel didn't respond in {timeout:g} seconds")
+
+    async def _answered(self, msg_id: str) -> bool:
+        """Whether the kernel answered the ``kernel_info`` request ``msg_id`` (or the one sent on IOPub's welcome)
+        on shell within 1 s, and said ``idle`` on IOPub for it within 0.2 s of the last message there."""
+        from queue import Empty
+
+        try:
+            while True:  # a late reply to an earlier request is not this one's
+                reply = await self.shell_channel.get_msg(timeout=1)
+                if reply["parent_header"].get("msg_id") == msg_id and reply["msg_type"] == "kernel_info_reply":
+                    break
+            self._handle_kernel_info_reply(reply)
+            asked = {msg_id}
+            while True:
+                msg = await self.iopub_channel.get_msg(timeout=0.2)
+                if msg["msg_type"] == "iopub_welcome":  # subscribed now: this request's idle cannot be lost
+                    asked.add(self.kernel_info())
+                elif msg["msg_type"] == "status" and msg["parent_header"].get("msg_id") in asked and \
+                        msg["content"].get("execution_state") == "idle":
+                    return True
+        except Empty:
+            return False
+
+
 class PrivateKernelManager(AsyncKernelManager):
     """The plain kernel of ``--unsafe``: IPC sockets in a private 0700 folder (no TCP port on localhost, so no
     "running over TCP without encryption" warning either) and quiet process streams (:func:`quiet_kernel_stdio`).
     The sandbox's kernel manager (:mod:`sandbox_kernel`) is this one started through the launcher."""
 
     private_prefix = "rnnk-"  # short: unix socket paths are limited to 107 bytes
+    # AsyncKernelManager's client_factory has a default of its own, which a new client_class does not change
+    client_class = DottedObjectName(f"{__name__}.ReadyKernelClient")
+    client_factory = Type(ReadyKernelClient, klass=AsyncKernelClient)
     case_key = Unicode("", help="'<assignment>:<hex case key>' for the kernel's record_check (empty: the "
                                 "published seeds)").tag(config=True)
 
