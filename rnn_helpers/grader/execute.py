@@ -9,6 +9,7 @@ whole notebook. :class:`PrivateKernelManager` is the kernel of ``--unsafe`` (no 
 """
 from __future__ import annotations
 
+import asyncio
 import os
 import pathlib
 import shutil
@@ -218,6 +219,15 @@ class PrivateKernelManager(AsyncKernelManager):
     async def _async_launch_kernel(self, kernel_cmd, **kw):
         kw["env"] = kernel_launch_env(kw.get("env"), self.case_key)
         return await super()._async_launch_kernel(kernel_cmd, **quiet_kernel_stdio(kw))
+
+    async def _async_wait(self, pollinterval: float = 0.1) -> None:
+        """Until the killed kernel has ended, polling after 1 ms, then twice as long each time, up to
+        ``pollinterval``. jupyter_client polls every 0.1 s, and a kernel killed an instant ago is still alive at
+        the first poll: each kernel's end took 0.1 s more than its death (tests/test_kernel_ready.py pins it)."""
+        delay = 0.001
+        while await self._async_is_alive():
+            await asyncio.sleep(delay)
+            delay = min(2 * delay, pollinterval)
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         await super()._async_cleanup_resources(restart=restart)
