@@ -179,6 +179,20 @@ def plain_nbgrader(assignment: str, subs: Path, work: Path, processes: int) -> f
     return time.perf_counter() - t0
 
 
+def busy_cpu_seconds() -> float:
+    """CPU time the whole machine has spent busy since boot (/proc/stat: user, nice, system, irq, softirq,
+    steal), in seconds: the difference around a run is its CPU, whichever processes spent it."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (fields[0] + fields[1] + fields[2] + fields[5] + fields[6] + fields[7]) / os.sysconf("SC_CLK_TCK")
+
+
+def measured(run, *args) -> tuple[float, float]:
+    """``run(*args)``'s wall time (what it returns) and the machine's busy CPU-seconds meanwhile."""
+    cpu0 = busy_cpu_seconds()
+    wall = run(*args)
+    return wall, busy_cpu_seconds() - cpu0
+
+
 def throughput(assignment: str, students: int, rounds: int) -> str:
     load0 = os.getloadavg()
     rows = []
@@ -188,18 +202,22 @@ def throughput(assignment: str, students: int, rounds: int) -> str:
         # --jobs 1 and --jobs 2 in alternating order, ``rounds`` times each: the ratio is between medians of runs
         # that met the same load
         walls: dict[int, list[float]] = {1: [], 2: []}
+        cpus: dict[int, list[float]] = {1: [], 2: []}
         for r in range(rounds):
             for jobs in ((1, 2) if r % 2 == 0 else (2, 1)):
-                walls[jobs].append(ours(assignment, tmp / "subs", tmp / f"out-{jobs}", "--jobs", str(jobs)))
-                print(f"--jobs {jobs} round {r}: {walls[jobs][-1]:.1f} s", file=sys.stderr)
+                wall, cpu = measured(ours, assignment, tmp / "subs", tmp / f"out-{jobs}", "--jobs", str(jobs))
+                walls[jobs].append(wall)
+                cpus[jobs].append(cpu)
+                print(f"--jobs {jobs} round {r}: {wall:.1f} s, {cpu:.1f} CPU-s", file=sys.stderr)
         for jobs in (1, 2):
             rows.append((f"`rnn-course grade --jobs {jobs}`", "sandboxed", statistics.median(walls[jobs]),
-                         walls[jobs], tmp / f"out-{jobs}"))
+                         walls[jobs], statistics.median(cpus[jobs]), tmp / f"out-{jobs}"))
         address, procs = local_cluster(2, tmp)
         try:
             out = tmp / "out-dask"
-            wall = ours(assignment, tmp / "subs", out, "--scheduler", address)
-            rows.append(("`rnn-course grade --scheduler` (2 local Dask workers)", "sandboxed", wall, [wall], out))
+            wall, cpu = measured(ours, assignment, tmp / "subs", out, "--scheduler", address)
+            rows.append(("`rnn-course grade --scheduler` (2 local Dask workers)", "sandboxed", wall, [wall], cpu,
+                         out))
             print(f"dask: {wall:.1f} s", file=sys.stderr)
         finally:
             for p in procs:
@@ -207,10 +225,10 @@ def throughput(assignment: str, students: int, rounds: int) -> str:
                 p.wait()
         for processes in (1, 2):
             label = "plain `nbgrader autograde`" + (" (1 process)" if processes == 1 else " (2 processes, half each)")
-            wall = plain_nbgrader(assignment, tmp / "subs", tmp / f"p{processes}", processes)
-            rows.append((label, "no sandbox", wall, [wall], None))
+            wall, cpu = measured(plain_nbgrader, assignment, tmp / "subs", tmp / f"p{processes}", processes)
+            rows.append((label, "no sandbox", wall, [wall], cpu, None))
             print(f"{label}: {wall:.1f} s", file=sys.stderr)
-        outs = [r[4] for r in rows if r[4] is not None]
+        outs = [r[5] for r in rows if r[5] is not None]
         same = all((o / f).read_bytes() == (outs[0] / f).read_bytes() for o in outs for f in ("grades.csv",
                                                                                            "grades.json"))
     load1 = os.getloadavg()
@@ -224,14 +242,17 @@ def throughput(assignment: str, students: int, rounds: int) -> str:
         f"blank, {counts['wrong']} wrong: one catalogued mistake each), graded by each configuration as a command of "
         "its own (`rnn-course grade ...` in a new process, so each pays the same start-up: imports, worker start-up,",
         f"feedback and outputs included). `--jobs 1` and `--jobs 2` ran {rounds} times each in alternating order; "
-        "their wall time is the median (each run in brackets), the others ran once. Measured by",
+        "their wall time is the median (each run in brackets), the others ran once. CPU busy: the whole machine's "
+        "busy CPU time during the run (/proc/stat; medians for `--jobs`), and cores busy that over the wall time. "
+        "Measured by",
         f"`sudo .venv/bin/python benchmarks/bench_grading.py --throughput --assignment {assignment} --students "
         f"{students} --rounds {rounds}`.",
         "",
-        "| configuration | kernels | wall (s) | students / min | vs `--jobs 1` |",
-        "|---|---|---|---|---|",
+        "| configuration | kernels | wall (s) | students / min | vs `--jobs 1` | CPU busy (CPU-s) | cores busy |",
+        "|---|---|---|---|---|---|---|",
         *[f"| {label} | {kernels} | {t:.1f}" + (f" ({', '.join(f'{w:.1f}' for w in each)})" if len(each) > 1 else "")
-          + f" | {60 * students / t:.1f} | {base / t:.2f}x |" for label, kernels, t, each, _ in rows],
+          + f" | {60 * students / t:.1f} | {base / t:.2f}x | {cpu:.1f} | {cpu / t:.2f} of {os.cpu_count()} |"
+          for label, kernels, t, each, cpu, _ in rows],
         "",
         ("The `rnn-course grade` runs wrote byte-identical `grades.csv` and `grades.json`."
          if same else "THE `rnn-course grade` RUNS WROTE DIFFERENT grades.csv / grades.json."),

@@ -410,3 +410,23 @@ def test_workers_take_the_references_and_mistakes_from_the_coordinator(tmp_path,
     assert _files(tmp_path / "two") == one
     assert _files(tmp_path / "own") == one
     assert b"likely mistake" in b"".join(one.values())  # the wrong students' failures were explained
+
+
+@pytest.mark.parametrize("assignment", ["01_motivation", "02_simple_rnn", "03_bptt", "04_gru", "05_lstm",
+                                        "06_applications"])
+def test_every_assignments_references_and_mistakes_go_to_the_workers(assignment):
+    """What the coordinator computes once pickles for every assignment of the course (03_bptt's cases hold
+    functions: the cases themselves stay behind), with every check's reference outputs and its mistakes'."""
+    import pickle
+
+    from rnn_helpers.checks.registry import checks_for
+    from rnn_helpers.grader.pipeline import _computed_once
+    from rnn_helpers.grader.reference_cache import ReferenceCache
+    from rnn_helpers.grader.verify_records import FailureExplainer
+
+    solutions = pathlib.Path(__file__).resolve().parents[1] / "solutions"
+    data = _computed_once(assignment, ReferenceCache(checks_for), FailureExplainer(solutions))
+    assert data is not None, "the workers would compute their own"
+    known = pickle.loads(data)
+    assert sorted(known["references"]) == sorted(checks_for(assignment))
+    assert known["mistakes"], "no catalogued mistake's outputs"

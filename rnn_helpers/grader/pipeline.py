@@ -332,16 +332,16 @@ def grade(assignment: str, submissions: pathlib.Path, out: pathlib.Path, *, sour
 
 
 def _computed_once(assignment: str, references: ReferenceCache, explainer: FailureExplainer) -> bytes | None:
-    """What every grader of the run computes alike, computed now (under the run's case key): each check's cases
-    and reference outputs, and the catalogued mistakes' outputs on them (the explainer's). ``--jobs`` hands it to
+    """What every grader of the run computes alike, computed now (under the run's case key): each check's
+    reference outputs, and the catalogued mistakes' outputs on its cases (the explainer's). ``--jobs`` hands it to
     its workers (:meth:`_Plan.load_computed`), so that no worker imports torch or runs the solution notebook only
     to find what the coordinator knows. ``None`` if it cannot be pickled (a checks provider's own objects): each
-    worker then computes its own, as before."""
+    worker then computes its own, as before (slower, the same grades: said only in the log)."""
     known = {"references": references.computed(assignment), "mistakes": explainer.computed(assignment, references)}
     try:
         return pickle.dumps(known, protocol=pickle.HIGHEST_PROTOCOL)
     except Exception as exc:  # noqa: BLE001 - the workers compute it themselves: slower, the same grades
-        LOG.warning("the workers compute their own references: %s: %s", type(exc).__name__, str(exc)[:300])
+        LOG.info("the workers compute their own references: %s: %s", type(exc).__name__, str(exc)[:300])
         return None
 
 

@@ -38,21 +38,22 @@ class ReferenceCache:
             self._outputs[key] = self.check(assignment, name).reference_outputs(self.cases(assignment, name))
         return self._outputs[key]
 
-    def computed(self, assignment: str) -> dict[str, tuple[list[dict], list]]:
-        """Every check's cases and outputs, computed now (under the run's case key,
-        :func:`~rnn_helpers.checks.seeds.using_case_key`), for another grader of the run to :meth:`load`. A check
-        whose cases or reference raise is left out: whoever loads this computes it, and fails on it, as this
-        process does."""
+    def computed(self, assignment: str) -> dict[str, list]:
+        """Every check's reference outputs, computed now (under the run's case key,
+        :func:`~rnn_helpers.checks.seeds.using_case_key`), for another grader of the run to :meth:`load`. The
+        cases are left out: they are cheap to make again, and some hold functions, which cannot be pickled. A
+        check whose cases or reference raise is left out too: whoever loads this computes it, and fails on it,
+        as this process does."""
         known = {}
         for name in self.checks_provider(assignment):
             try:
-                known[name] = (self.cases(assignment, name), self.outputs(assignment, name))
+                known[name] = self.outputs(assignment, name)
             except Exception:  # noqa: BLE001 - said per student, where the check is verified (VerifyRecords)
                 continue
         return known
 
-    def load(self, assignment: str, known: dict[str, tuple[list[dict], list]]) -> None:
-        """Take the cases and outputs of another grader's :meth:`computed` as this cache's own."""
-        for name, (cases, outputs) in known.items():
-            self._cases[(assignment, name)] = cases
+    def load(self, assignment: str, known: dict[str, list]) -> None:
+        """Take the outputs of another grader's :meth:`computed` as this cache's own (for the same cases: the
+        same run, its fingerprint checked, :mod:`.grade_worker`)."""
+        for name, outputs in known.items():
             self._outputs[(assignment, name)] = outputs
