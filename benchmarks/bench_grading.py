@@ -141,23 +141,33 @@ def ours_in_process(assignment: str, subs: Path, out: Path, **kw) -> float:
     return time.perf_counter() - t0
 
 
-def ours(assignment: str, subs: Path, out: Path, *options: str) -> float:
+def ours(assignment: str, subs: Path, out: Path, *options: str) -> tuple[float, float]:
     """Wall time of one sandboxed ``rnn-course grade`` command, as an instructor runs it (its own process: every
-    configuration pays the same start-up, imports included)."""
+    configuration pays the same start-up, imports included), and its steady pace: seconds per student between
+    the starts of the 10% and the 90% student (its progress lines, timed as they come), start-up and the last
+    students left out."""
     shutil.rmtree(out, ignore_errors=True)
     t0 = time.perf_counter()
-    done = subprocess.run([str(BIN / "rnn-course"), "grade", assignment, str(subs), "--out", str(out), *options],
-                          cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([str(BIN / "rnn-course"), "grade", assignment, str(subs), "--out", str(out), *options],
+                            cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    starts, tail = [], []
+    for line in proc.stderr:
+        if line.startswith("[") and "] grading " in line:
+            starts.append(time.perf_counter())
+        tail = (tail + [line])[-40:]
+    code = proc.wait()
     elapsed = time.perf_counter() - t0
-    if done.returncode != 0:
-        raise SystemExit(f"bench_grading: rnn-course grade {' '.join(options)} failed ({done.returncode}): "
-                         f"{done.stderr[-2000:]}")
-    return elapsed
+    if code != 0:
+        raise SystemExit(f"bench_grading: rnn-course grade {' '.join(options)} failed ({code}): {''.join(tail)}")
+    first, last = len(starts) // 10, (9 * len(starts)) // 10
+    pace = (starts[last] - starts[first]) / (last - first) if last > first else float("nan")
+    return elapsed, pace
 
 
-def plain_nbgrader(assignment: str, subs: Path, work: Path, processes: int) -> float:
+def plain_nbgrader(assignment: str, subs: Path, work: Path, processes: int, cpu: list | None = None) -> float:
     """Wall time of plain ``nbgrader autograde`` of the class in ``processes`` course folders at once (the class
-    split between them; ``generate_assignment`` done before the clock starts)."""
+    split between them; ``generate_assignment`` done before the clock starts); the machine's busy CPU-seconds
+    of the timed part are appended to ``cpu`` when it is given."""
     students = sorted(p.name for p in subs.iterdir())
     cmds = []
     for k in range(processes):
@@ -171,11 +181,13 @@ def plain_nbgrader(assignment: str, subs: Path, work: Path, processes: int) -> f
         subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", assignment, "--force", *common],
                        env=env, check=True, capture_output=True, cwd=root)
         cmds.append(([sys.executable, "-m", "nbgrader", "autograde", assignment, "--force", *common], env, root))
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), busy_cpu_seconds()
     procs = [subprocess.Popen(cmd, env=env, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
              for cmd, env, root in cmds]
     for p in procs:
         p.wait()
+    if cpu is not None:
+        cpu.append(busy_cpu_seconds() - cpu0)
     return time.perf_counter() - t0
 
 
@@ -186,11 +198,11 @@ def busy_cpu_seconds() -> float:
     return (fields[0] + fields[1] + fields[2] + fields[5] + fields[6] + fields[7]) / os.sysconf("SC_CLK_TCK")
 
 
-def measured(run, *args) -> tuple[float, float]:
-    """``run(*args)``'s wall time (what it returns) and the machine's busy CPU-seconds meanwhile."""
+def measured(run, *args) -> tuple:
+    """What ``run(*args)`` returns and the machine's busy CPU-seconds meanwhile."""
     cpu0 = busy_cpu_seconds()
-    wall = run(*args)
-    return wall, busy_cpu_seconds() - cpu0
+    got = run(*args)
+    return got, busy_cpu_seconds() - cpu0
 
 
 def throughput(assignment: str, students: int, rounds: int) -> str:
@@ -203,21 +215,26 @@ def throughput(assignment: str, students: int, rounds: int) -> str:
         # that met the same load
         walls: dict[int, list[float]] = {1: [], 2: []}
         cpus: dict[int, list[float]] = {1: [], 2: []}
+        paces: dict[int, list[float]] = {1: [], 2: []}
         for r in range(rounds):
             for jobs in ((1, 2) if r % 2 == 0 else (2, 1)):
-                wall, cpu = measured(ours, assignment, tmp / "subs", tmp / f"out-{jobs}", "--jobs", str(jobs))
+                (wall, pace), cpu = measured(ours, assignment, tmp / "subs", tmp / f"out-{jobs}", "--jobs",
+                                             str(jobs))
                 walls[jobs].append(wall)
                 cpus[jobs].append(cpu)
-                print(f"--jobs {jobs} round {r}: {wall:.1f} s, {cpu:.1f} CPU-s", file=sys.stderr)
+                paces[jobs].append(pace)
+                print(f"--jobs {jobs} round {r}: {wall:.1f} s, {cpu:.1f} CPU-s, {pace:.3f} s per student",
+                      file=sys.stderr)
         for jobs in (1, 2):
             rows.append((f"`rnn-course grade --jobs {jobs}`", "sandboxed", statistics.median(walls[jobs]),
-                         walls[jobs], statistics.median(cpus[jobs]), tmp / f"out-{jobs}"))
+                         walls[jobs], statistics.median(cpus[jobs]), statistics.median(paces[jobs]),
+                         tmp / f"out-{jobs}"))
         address, procs = local_cluster(2, tmp)
         try:
             out = tmp / "out-dask"
-            wall, cpu = measured(ours, assignment, tmp / "subs", out, "--scheduler", address)
+            (wall, pace), cpu = measured(ours, assignment, tmp / "subs", out, "--scheduler", address)
             rows.append(("`rnn-course grade --scheduler` (2 local Dask workers)", "sandboxed", wall, [wall], cpu,
-                         out))
+                         pace, out))
             print(f"dask: {wall:.1f} s", file=sys.stderr)
         finally:
             for p in procs:
@@ -225,16 +242,18 @@ def throughput(assignment: str, students: int, rounds: int) -> str:
                 p.wait()
         for processes in (1, 2):
             label = "plain `nbgrader autograde`" + (" (1 process)" if processes == 1 else " (2 processes, half each)")
-            wall, cpu = measured(plain_nbgrader, assignment, tmp / "subs", tmp / f"p{processes}", processes)
-            rows.append((label, "no sandbox", wall, [wall], cpu, None))
+            cpu = []
+            wall = plain_nbgrader(assignment, tmp / "subs", tmp / f"p{processes}", processes, cpu)
+            rows.append((label, "no sandbox", wall, [wall], cpu[0], None, None))
             print(f"{label}: {wall:.1f} s", file=sys.stderr)
-        outs = [r[5] for r in rows if r[5] is not None]
+        outs = [r[6] for r in rows if r[6] is not None]
         same = all((o / f).read_bytes() == (outs[0] / f).read_bytes() for o in outs for f in ("grades.csv",
                                                                                            "grades.json"))
     load1 = os.getloadavg()
     base = rows[0][2]
     per_notebook = [(rows[0][2] / rows[3][2]), (rows[1][2] / rows[4][2])]
     ratio = rows[0][2] / rows[1][2]
+    steady = rows[0][5] / rows[1][5]
     lines = [
         f"### Students per minute ({assignment}, {students} students in one run)",
         "",
@@ -244,22 +263,26 @@ def throughput(assignment: str, students: int, rounds: int) -> str:
         f"feedback and outputs included). `--jobs 1` and `--jobs 2` ran {rounds} times each in alternating order; "
         "their wall time is the median (each run in brackets), the others ran once. CPU busy: the whole machine's "
         "busy CPU time during the run (/proc/stat; medians for `--jobs`), and cores busy that over the wall time. "
-        "Measured by",
+        "Steady pace: seconds per student between the starts of the 10% and the 90% student (start-up and the "
+        "last students left out; medians for `--jobs`). Measured by",
         f"`sudo .venv/bin/python benchmarks/bench_grading.py --throughput --assignment {assignment} --students "
         f"{students} --rounds {rounds}`.",
         "",
-        "| configuration | kernels | wall (s) | students / min | vs `--jobs 1` | CPU busy (CPU-s) | cores busy |",
-        "|---|---|---|---|---|---|---|",
+        "| configuration | kernels | wall (s) | students / min | vs `--jobs 1` | CPU busy (CPU-s) | cores busy "
+        "| steady pace (s / student) |",
+        "|---|---|---|---|---|---|---|---|",
         *[f"| {label} | {kernels} | {t:.1f}" + (f" ({', '.join(f'{w:.1f}' for w in each)})" if len(each) > 1 else "")
-          + f" | {60 * students / t:.1f} | {base / t:.2f}x | {cpu:.1f} | {cpu / t:.2f} of {os.cpu_count()} |"
-          for label, kernels, t, each, cpu, _ in rows],
+          + f" | {60 * students / t:.1f} | {base / t:.2f}x | {cpu:.1f} | {cpu / t:.2f} of {os.cpu_count()} | "
+          + ("-" if pace is None else f"{pace:.3f}") + " |"
+          for label, kernels, t, each, cpu, pace, _ in rows],
         "",
         ("The `rnn-course grade` runs wrote byte-identical `grades.csv` and `grades.json`."
          if same else "THE `rnn-course grade` RUNS WROTE DIFFERENT grades.csv / grades.json."),
         f"Against the targets: per notebook, {per_notebook[0]:.2f}x plain nbgrader's at one process and "
         f"{per_notebook[1]:.2f}x at two (target at most 0.5: " + ("both within" if max(per_notebook) <= 0.5 else
                                                                     "NOT both within") + "); "
-        f"`--jobs 2` is {ratio:.2f}x `--jobs 1` (target 1.7x: " + ("met" if ratio >= 1.7 else "NOT met") + ").",
+        f"`--jobs 2` is {ratio:.2f}x `--jobs 1` (target 1.7x: " + ("met" if ratio >= 1.7 else "NOT met") + "); "
+        f"at the steady pace, {steady:.2f}x.",
         f"Machine: {os.cpu_count()} cores, Python {platform.python_version()}; load average before / after "
         f"{load0[0]:.2f} / {load1[0]:.2f}.",
         "",
