@@ -256,14 +256,17 @@ def test_a_real_assignment_graded_under_a_secret_keeps_full_marks_for_the_soluti
         pytest.skip(f"{source} is not there")
     ok, reason = sandbox_status()
     subs = tmp_path / "submitted"
-    (subs / "solution" / assignment).mkdir(parents=True)
-    shutil.copyfile(source, subs / "solution" / assignment / f"{assignment}.ipynb")
+    for student in ("solution", "solution_too"):  # --jobs 2: one graded here, one by the worker, which takes
+        (subs / student / assignment).mkdir(parents=True)  # the references the coordinator computed under the key
+        shutil.copyfile(source, subs / student / assignment / f"{assignment}.ipynb")
     secret = _secret_file(tmp_path / "term.secret", SECRET_A)
     cmd = [str(RNN_COURSE), "grade", assignment, str(subs), "--out", str(tmp_path / "out"),
-           "--secret-file", str(secret)] + ([] if ok else ["--unsafe"])
+           "--secret-file", str(secret), "--jobs", "2"] + ([] if ok else ["--unsafe"])
     env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH", SECRET_ENV)}
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=1800)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stderr.splitlines()[0].startswith("grading secret from --secret-file"), proc.stderr[:300]
-    row = next(csv.DictReader(open(tmp_path / "out" / "grades.csv", encoding="utf-8")))
-    assert float(row["score"]) == float(row["max_score"]) > 0, (row["reason"], "sandboxed" if ok else reason)
+    rows = list(csv.DictReader(open(tmp_path / "out" / "grades.csv", encoding="utf-8")))
+    assert len(rows) == 2
+    for row in rows:
+        assert float(row["score"]) == float(row["max_score"]) > 0, (row["reason"], "sandboxed" if ok else reason)
