@@ -141,13 +141,13 @@ def ours_in_process(assignment: str, subs: Path, out: Path, **kw) -> float:
     return time.perf_counter() - t0
 
 
-def ours(assignment: str, subs: Path, out: Path, *options: str) -> tuple[float, float]:
+def ours(assignment: str, subs: Path, out: Path, *options: str) -> tuple[float, float, float]:
     """Wall time of one sandboxed ``rnn-course grade`` command, as an instructor runs it (its own process: every
-    configuration pays the same start-up, imports included), and its steady pace: seconds per student between
-    the starts of the 10% and the 90% student (its progress lines, timed as they come), start-up and the last
-    students left out."""
+    configuration pays the same start-up, imports included), its steady pace (seconds per student between the
+    starts of the 10% and the 90% student, from its progress lines timed as they come: start-up and the last
+    students left out) and the machine's busy CPU-seconds meanwhile."""
     shutil.rmtree(out, ignore_errors=True)
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), busy_cpu_seconds()
     proc = subprocess.Popen([str(BIN / "rnn-course"), "grade", assignment, str(subs), "--out", str(out), *options],
                             cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     starts, tail = [], []
@@ -156,12 +156,12 @@ def ours(assignment: str, subs: Path, out: Path, *options: str) -> tuple[float, 
             starts.append(time.perf_counter())
         tail = (tail + [line])[-40:]
     code = proc.wait()
-    elapsed = time.perf_counter() - t0
+    elapsed, cpu = time.perf_counter() - t0, busy_cpu_seconds() - cpu0
     if code != 0:
         raise SystemExit(f"bench_grading: rnn-course grade {' '.join(options)} failed ({code}): {''.join(tail)}")
     first, last = len(starts) // 10, (9 * len(starts)) // 10
     pace = (starts[last] - starts[first]) / (last - first) if last > first else float("nan")
-    return elapsed, pace
+    return elapsed, pace, cpu
 
 
 def plain_nbgrader(assignment: str, subs: Path, work: Path, processes: int, cpu: list | None = None) -> float:
@@ -198,13 +198,6 @@ def busy_cpu_seconds() -> float:
     return (fields[0] + fields[1] + fields[2] + fields[5] + fields[6] + fields[7]) / os.sysconf("SC_CLK_TCK")
 
 
-def measured(run, *args) -> tuple:
-    """What ``run(*args)`` returns and the machine's busy CPU-seconds meanwhile."""
-    cpu0 = busy_cpu_seconds()
-    got = run(*args)
-    return got, busy_cpu_seconds() - cpu0
-
-
 def throughput(assignment: str, students: int, rounds: int) -> str:
     load0 = os.getloadavg()
     rows = []
@@ -218,8 +211,7 @@ def throughput(assignment: str, students: int, rounds: int) -> str:
         paces: dict[int, list[float]] = {1: [], 2: []}
         for r in range(rounds):
             for jobs in ((1, 2) if r % 2 == 0 else (2, 1)):
-                (wall, pace), cpu = measured(ours, assignment, tmp / "subs", tmp / f"out-{jobs}", "--jobs",
-                                             str(jobs))
+                wall, pace, cpu = ours(assignment, tmp / "subs", tmp / f"out-{jobs}", "--jobs", str(jobs))
                 walls[jobs].append(wall)
                 cpus[jobs].append(cpu)
                 paces[jobs].append(pace)
@@ -232,7 +224,7 @@ def throughput(assignment: str, students: int, rounds: int) -> str:
         address, procs = local_cluster(2, tmp)
         try:
             out = tmp / "out-dask"
-            (wall, pace), cpu = measured(ours, assignment, tmp / "subs", out, "--scheduler", address)
+            wall, pace, cpu = ours(assignment, tmp / "subs", out, "--scheduler", address)
             rows.append(("`rnn-course grade --scheduler` (2 local Dask workers)", "sandboxed", wall, [wall], cpu,
                          pace, out))
             print(f"dask: {wall:.1f} s", file=sys.stderr)

@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
 def end_without_collecting() -> None:
     """Leave every object alive now to the exit (``gc.freeze``). The interpreter's last collection would go
     over all of them (torch's, nbgrader's, the run's) only to free memory the OS takes back anyway: about 1 s of
-    an ``rnn-course grade`` command here, as long as grading a student. What the command wrote is closed already
+    an ``rnn-course grade`` command here, longer than grading one student. What the command wrote is closed already
     (:mod:`.atomic_write`), and stdout and stderr are flushed at exit as always."""
     gc.freeze()
 

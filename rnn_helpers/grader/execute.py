@@ -150,14 +150,14 @@ class ReadyKernelClient(AsyncKernelClient):
 
     jupyter_client's ``wait_for_ready`` sends ``kernel_info`` until a reply comes on shell and a message on IOPub
     (proof that IOPub is subscribed), and then reads IOPub until it has been silent for 0.2 s: every kernel start
-    waits those 0.2 s with nothing running anywhere, a fifth of a warm kernel's whole cost
-    (tests/test_kernel_ready.py pins it). This client is ready at the ``status: idle`` the kernel publishes on
-    IOPub once it has answered a ``kernel_info`` request: IOPub is subscribed, and the kernel waits for the first
-    cell. The kernel may answer before IOPub is subscribed (its ``idle`` is then lost); IOPub's welcome (JEP 65,
-    ipykernel 7) says when it is, and a request sent then is answered on IOPub for sure. A kernel without a
-    welcome, or slow to start, is asked again after jupyter_client's own waits (1 s on shell, 0.2 s on IOPub).
-    What else IOPub holds (the welcome, the start's statuses) nbclient skips, as it skips every message whose
-    parent is not the cell it runs, and replies to the extra requests on shell likewise."""
+    waits those 0.2 s with nothing running anywhere (tests/test_kernel_ready.py pins it; benchmarks/README.md). This
+    client is ready at the ``status: idle`` the kernel publishes on IOPub once it has answered a ``kernel_info``
+    request: IOPub is subscribed, and the kernel waits for the first cell. The kernel may answer before IOPub is
+    subscribed (its ``idle`` is then lost); IOPub's welcome (JEP 65, ipykernel 7) says when it is, and a request
+    sent then is answered on IOPub for sure. A kernel without a welcome, or slow to start, is asked again after
+    jupyter_client's own waits (1 s on shell, 0.2 s on IOPub). What else IOPub holds (the welcome, the start's
+    statuses) nbclient skips, as it skips every message whose parent is not the cell it runs, and replies to the
+    extra requests on shell likewise."""
 
     async def wait_for_ready(self, timeout: float | None = None) -> None:
         deadline = time.monotonic() + (float("inf") if timeout is None else timeout)

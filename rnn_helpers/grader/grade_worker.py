@@ -19,8 +19,8 @@ The conversation is framed JSON (:func:`send`, :func:`receive`: an 8-byte length
    found wrong), each answered by the result in the results store's JSON form (:func:`~.results_store.
    notebooks_to_json`) and whether the grader itself failed, or ``{"failed": why}``. From ``--jobs``, the
    first job a worker gets once the coordinator has it also carries what the coordinator computed once for the
-   run (``"computed"``: the references' and the catalogued mistakes' outputs, ``_Plan.computed_once``), which the
-   worker then does not compute.
+   run (``"computed"``: the references' and the catalogued mistakes' outputs, ``pipeline._computed_once``), which
+   the worker then does not compute.
 
 The worker ends when its stdin closes: after the last job, and at once when the coordinator dies (``kill -9``,
 Ctrl-C) even in the middle of a student. A thread watches stdin for that: the kernels' sandbox launchers are

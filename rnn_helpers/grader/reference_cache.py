@@ -11,7 +11,7 @@ class ReferenceCache:
     (the explainer of failed checks reuses both: :class:`~rnn_helpers.grader.verify_records.FailureExplainer`).
 
     ``--jobs N`` computes them once for the whole run: its workers :meth:`load` what the coordinator
-    :meth:`computed` (``_Plan.computed_once`` in :mod:`.pipeline`)."""
+    :meth:`computed` (``_computed_once`` in :mod:`.pipeline`)."""
 
     def __init__(self, checks_provider: Callable[[str], dict]):
         self.checks_provider = checks_provider
