@@ -123,13 +123,20 @@ def _png(fig) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def figures(data: dict) -> dict[str, str]:
-    """The score histogram and the pass-rate bars, as ``data:`` URIs."""
+def figure_class():
+    """matplotlib's ``Figure``, drawing with Agg (not pyplot: no global state, no GUI backend). Importing it is
+    about a second: ``--jobs`` does it while the workers finish their last students (``pipeline``)."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
-    from matplotlib.figure import Figure  # not pyplot: no global state, no GUI backend
+    from matplotlib.figure import Figure
 
+    return Figure
+
+
+def figures(data: dict) -> dict[str, str]:
+    """The score histogram and the pass-rate bars, as ``data:`` URIs."""
+    Figure = figure_class()
     out = {}
     fig = Figure(figsize=(6, 2.8))
     ax = fig.add_subplot()

@@ -126,6 +126,21 @@ def _run(args) -> int:
     root = source_root(args.source_root)
     if root is None:
         raise InvocationError("cannot find the course's solutions/ folder (run from the course repository)")
+    jobs = args.jobs or default_jobs()
+    if jobs > 1 and args.scheduler is None:
+        from . import grade_worker
+
+        grade_worker.prestart(jobs - 1)  # first: their imports overlap ours, below
+    try:
+        return _grade(args, root, jobs)
+    finally:
+        if jobs > 1:
+            from . import grade_worker
+
+            grade_worker.end_spares()  # those the run did not take (every student kept, a wrong invocation)
+
+
+def _grade(args, root: pathlib.Path, jobs: int) -> int:
     from . import grades_csv
     from .grading_secret import read_secret
     from .pipeline import grade
@@ -139,7 +154,7 @@ def _run(args) -> int:
     result = grade(args.assignment, args.submissions, args.out, source_root=root, db_url=args.db,
                    unsafe=args.unsafe, echo=echo, layout=args.layout,
                    export=args.export, secret=secret, regrade=args.regrade,
-                   jobs=args.jobs or default_jobs(), scheduler=args.scheduler,
+                   jobs=jobs, scheduler=args.scheduler,
                    progress=lambda total, echo: Progress.for_stream(total, echo, sys.stderr))
     give_to_sudo_user(result.out)
     print(grades_csv.summary(result.students, sandboxed=result.sandboxed, sandbox_reason=result.sandbox_reason))

@@ -29,6 +29,7 @@ but the protocol is written to the protocol's stream: whatever else would go to 
 """
 from __future__ import annotations
 
+import atexit
 import base64
 import dataclasses
 import hashlib
@@ -148,11 +149,9 @@ class WorkerProcess:
     the sandbox's uid plus ``slot`` (:func:`slot_limits`)."""
 
     def __init__(self, setup: dict, slot: int = 0):
-        # a session of its own: Ctrl-C on the terminal reaches the coordinator only, which then closes every
-        # worker's stdin; -I: nothing in the working directory may shadow a module of the grader
         self.has_computed = False  # whether a job gave it what the coordinator computed (WorkerPool.share_computed)
-        self.proc = subprocess.Popen([sys.executable, "-I", "-m", __name__], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, start_new_session=True, env=_worker_env())
+        env = _worker_env()
+        self.proc = _take_spare(env) or _spawn(env)
         reply = self._ask(dict(setup, slot=int(slot)))
         if "refused" in reply:
             self.close()
@@ -189,6 +188,57 @@ class WorkerProcess:
             self.proc.kill()
             self.proc.wait()
         self.proc.stdout.close()
+
+
+def _spawn(env: dict) -> subprocess.Popen:
+    # a session of its own: Ctrl-C on the terminal reaches the coordinator only, which then closes every
+    # worker's stdin; -I: nothing in the working directory may shadow a module of the grader
+    return subprocess.Popen([sys.executable, "-I", "-m", __name__], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            start_new_session=True, env=env)
+
+
+_spares: list[tuple[subprocess.Popen, dict]] = []  # prestart()'s processes, not yet taken, with their environment
+_spares_lock = threading.Lock()
+
+
+def prestart(count: int) -> None:
+    """Start ``count`` worker processes now, for the :class:`WorkerProcess` of this run to take: ``rnn-course grade
+    --jobs N`` calls it first, so that the workers' imports (nbgrader, the pipeline: seconds of CPU) run on the
+    cores that are idle while this process imports the same, rather than after, beside the run's own set-up. A
+    worker started here has been given nothing: it waits for its setup (:func:`serve`) and ends when its stdin
+    closes. Those not taken are killed at the end of the command (:func:`end_spares`, also at exit)."""
+    env = _worker_env()
+    with _spares_lock:
+        while len(_spares) < count:
+            _spares.append((_spawn(env), env))
+    atexit.register(end_spares)
+
+
+def _take_spare(env: dict) -> subprocess.Popen | None:
+    """A prestarted worker that is still alive and was started with ``env`` (else ``None``: a fresh one starts)."""
+    with _spares_lock:
+        while _spares:
+            proc, its_env = _spares.pop(0)
+            if proc.poll() is None and its_env == env:
+                return proc
+            _end(proc)
+    return None
+
+
+def end_spares() -> None:
+    """Kill the prestarted workers no :class:`WorkerProcess` took (they hold nothing: no setup, no student)."""
+    with _spares_lock:
+        spares = [proc for proc, _ in _spares]
+        _spares.clear()
+    for proc in spares:
+        _end(proc)
+
+
+def _end(proc: subprocess.Popen) -> None:
+    proc.kill()
+    proc.wait()
+    for stream in (proc.stdin, proc.stdout):
+        stream.close()
 
 
 def slot_limits(limits, slot: int):
@@ -345,6 +395,14 @@ def _read_messages(inp: BinaryIO, inbox: "queue.Queue", work: pathlib.Path) -> N
     os._exit(0)
 
 
+def _import_what_grading_needs() -> None:
+    """What :class:`_Grading` and its first student import (and read: nbgrader's gradebook migrations), none of
+    it the run's: a prestarted worker does it while it waits for its setup."""
+    from . import gradebook, reference_cache, results_store, sandbox_kernel, source_check, verify_records  # noqa: F401
+
+    gradebook.alembic_head()
+
+
 def serve(inp: BinaryIO, out: BinaryIO) -> None:
     """Set up from the first message, then answer each job until stdin ends."""
     from .pipeline import WORK_PREFIX, remove_dead_runs_folders
@@ -354,6 +412,8 @@ def serve(inp: BinaryIO, out: BinaryIO) -> None:
     os.chmod(work, 0o700)
     inbox: queue.Queue = queue.Queue()
     threading.Thread(target=_read_messages, args=(inp, inbox, work), daemon=True).start()
+    if inbox.empty():  # prestarted (prestart): the coordinator is still importing, and so can we meanwhile
+        _import_what_grading_needs()
     try:
         grading = _Grading(inbox.get(), work)
     except WorkerRefused as exc:

@@ -382,8 +382,17 @@ def _grade_with_workers(runner, events, plan: _Plan, progress, settle, grade_her
             for event in runner.ready():
                 handle(event)
             grade_here(*item)
+        if not runner.finished():  # none left for this process: it would wait for the workers' last students
+            _import_for_outputs()
     for event in events:
         handle(event)
+
+
+def _import_for_outputs() -> None:
+    """What :func:`_write_outputs` imports first (the class report's matplotlib: about a second), imported now."""
+    from . import class_report, grades_csv, grades_json  # noqa: F401
+
+    class_report.figure_class()
 
 
 def _worker_result(sub: StudentSubmission, plan: _Plan, reply: dict) -> tuple[StudentResult, bool]:

@@ -82,6 +82,10 @@ class WorkerPool:
         self._taken += 1
         return item
 
+    def finished(self) -> bool:
+        """Whether every student is done (no worker is grading one, none is left to take)."""
+        return self._done + self._taken >= self._total
+
     def ready(self) -> list[tuple]:
         """The events that have happened since the last look, without waiting."""
         out = []
@@ -100,7 +104,7 @@ class WorkerPool:
 
     def _events(self) -> Iterator[tuple]:
         try:
-            while self._done + self._taken < self._total:
+            while not self.finished():
                 yield self._counted(self._events_queue.get())
         finally:
             self.close()
