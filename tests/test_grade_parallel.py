@@ -256,6 +256,44 @@ def test_a_worker_cannot_be_told_to_grade_with_less_protection(graded, monkeypat
         WorkerProcess(setup)
 
 
+def _alive(pid: int) -> bool:
+    try:
+        return pathlib.Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_a_prestarted_worker_is_taken_and_those_left_over_are_ended(graded, monkeypatch):
+    """``--jobs`` prestarts its workers (``grade_worker.prestart``); a WorkerProcess takes one that was started
+    with its environment (and sets it up: it answered ready), a fresh one otherwise, and ``end_spares`` ends the
+    rest."""
+    from rnn_helpers.grader import grade_worker
+    from rnn_helpers.grader.grade_worker import WorkerProcess
+
+    monkeypatch.setenv("PYTHONPATH", str(FIXTURES))
+    setup = _setup(graded["root"])
+    grade_worker.prestart(2)
+    spares = [proc.pid for proc, _ in grade_worker._spares]
+    try:
+        worker = WorkerProcess(setup)
+        try:
+            assert worker.pid == spares[0]
+        finally:
+            worker.close()
+        monkeypatch.setenv("RNN_COURSE_TEST_OTHER_ENV", "1")  # the second spare's environment is not this one
+        other = WorkerProcess(setup)
+        try:
+            assert other.pid not in spares
+        finally:
+            other.close()
+        assert not _alive(spares[1]), "a spare started with another environment was left running"
+        grade_worker.prestart(1)
+        left_over = grade_worker._spares[0][0].pid
+    finally:
+        grade_worker.end_spares()
+    assert grade_worker._spares == [] and not _alive(left_over)
+
+
 COORDINATOR = """
 import json, sys
 from rnn_helpers.grader.grade_worker import WorkerProcess

@@ -217,9 +217,15 @@ def _args(tmp_path, assignment="02_simple_rnn", submissions=None, out=None):
 
 @pytest.mark.parametrize("case", ["unknown assignment", "missing folder", "empty folder", "out is a file",
                                   "not a zip"])
-def test_wrong_invocations_exit_nonzero_with_one_line_and_write_nothing(tmp_path, capsys, case):
+def test_wrong_invocations_exit_nonzero_with_one_line_and_write_nothing(tmp_path, capsys, monkeypatch, case):
+    from rnn_helpers.grader import grade_worker
+
+    started = []  # the workers --jobs prestarts (its default is the cores: more than one on most machines)
+    spawn = grade_worker._spawn
+    monkeypatch.setattr(grade_worker, "_spawn", lambda env: started.append(spawn(env)) or started[-1])
     (tmp_path / "subs").mkdir()
     args = _args(tmp_path)
+    args.jobs = 2
     if case == "unknown assignment":
         args.assignment = "07_transformers"
         (tmp_path / "subs" / "ann" / "x").mkdir(parents=True)
@@ -241,6 +247,9 @@ def test_wrong_invocations_exit_nonzero_with_one_line_and_write_nothing(tmp_path
     assert sorted(str(p) for p in tmp_path.rglob("*")) == before
     if case == "out is a file":
         assert args.out.read_text() == "keep me"
+    # a known assignment gets as far as prestarting the workers; the wrong invocation ends them, none is left
+    assert len(started) == (0 if case == "unknown assignment" else 1)
+    assert all(proc.poll() is not None for proc in started)
 
 
 def test_refuses_without_sandbox_unless_unsafe(tmp_path, monkeypatch, capsys):

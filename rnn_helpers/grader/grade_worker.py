@@ -3,7 +3,8 @@
 ``rnn-course grade --jobs N`` (:mod:`.worker_pool`) and ``--scheduler`` (:mod:`.dask_grading`) grade with these.
 The coordinating process keeps the run's gradebook, the results store and every output; a worker only grades::
 
-    python -m rnn_helpers.grader.grade_worker      # started by WorkerProcess, talks on stdin/stdout
+    python -m rnn_helpers.grader.grade_worker      # started by WorkerProcess (or before, by prestart),
+                                                    # talks on stdin/stdout
 
 The conversation is framed JSON (:func:`send`, :func:`receive`: an 8-byte length, then UTF-8 JSON):
 
@@ -211,6 +212,7 @@ def prestart(count: int) -> None:
     with _spares_lock:
         while len(_spares) < count:
             _spares.append((_spawn(env), env))
+    atexit.unregister(end_spares)  # registered once, however often this is called
     atexit.register(end_spares)
 
 
