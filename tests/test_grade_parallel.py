@@ -256,13 +256,6 @@ def test_a_worker_cannot_be_told_to_grade_with_less_protection(graded, monkeypat
         WorkerProcess(setup)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        return pathlib.Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
 def test_a_prestarted_worker_is_taken_and_those_left_over_are_ended(graded, monkeypatch):
     """``--jobs`` prestarts its workers (``grade_worker.prestart``); a WorkerProcess takes one that was started
     with its environment (and sets it up: it answered ready), a fresh one otherwise, and ``end_spares`` ends the
@@ -286,12 +279,12 @@ def test_a_prestarted_worker_is_taken_and_those_left_over_are_ended(graded, monk
             assert other.pid not in spares
         finally:
             other.close()
-        assert not _alive(spares[1]), "a spare started with another environment was left running"
+        assert not pathlib.Path(f"/proc/{spares[1]}").exists(), "a spare of another environment was left running"
         grade_worker.prestart(1)
         left_over = grade_worker._spares[0][0].pid
     finally:
         grade_worker.end_spares()
-    assert grade_worker._spares == [] and not _alive(left_over)
+    assert grade_worker._spares == [] and not pathlib.Path(f"/proc/{left_over}").exists()  # killed and reaped
 
 
 COORDINATOR = """

@@ -220,7 +220,7 @@ def _args(tmp_path, assignment="02_simple_rnn", submissions=None, out=None):
 def test_wrong_invocations_exit_nonzero_with_one_line_and_write_nothing(tmp_path, capsys, monkeypatch, case):
     from rnn_helpers.grader import grade_worker
 
-    started = []  # the workers --jobs prestarts (its default is the cores: more than one on most machines)
+    started = []  # the workers that --jobs 2 prestarts
     spawn = grade_worker._spawn
     monkeypatch.setattr(grade_worker, "_spawn", lambda env: started.append(spawn(env)) or started[-1])
     (tmp_path / "subs").mkdir()

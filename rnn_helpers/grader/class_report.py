@@ -124,8 +124,8 @@ def _png(fig) -> str:
 
 
 def figure_class():
-    """matplotlib's ``Figure``, drawing with Agg (not pyplot: no global state, no GUI backend). Importing it is
-    about a second: ``--jobs`` does it while the workers finish their last students (``pipeline``)."""
+    """matplotlib's ``Figure``, drawing with Agg (not pyplot: no global state, no GUI backend). Importing it takes
+    0.5-1 s: ``--jobs`` does it while the workers finish their last students (``pipeline``)."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)

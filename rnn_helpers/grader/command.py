@@ -126,18 +126,15 @@ def _run(args) -> int:
     root = source_root(args.source_root)
     if root is None:
         raise InvocationError("cannot find the course's solutions/ folder (run from the course repository)")
+    from . import grade_worker  # (the standard library only: cheap)
+
     jobs = args.jobs or default_jobs()
     if jobs > 1 and args.scheduler is None:
-        from . import grade_worker
-
         grade_worker.prestart(jobs - 1)  # first: their imports overlap ours, below
     try:
         return _grade(args, root, jobs)
     finally:
-        if jobs > 1:
-            from . import grade_worker
-
-            grade_worker.end_spares()  # those the run did not take (every student kept, a wrong invocation)
+        grade_worker.end_spares()  # those the run did not take (every student kept, a wrong invocation)
 
 
 def _grade(args, root: pathlib.Path, jobs: int) -> int:

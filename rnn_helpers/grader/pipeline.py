@@ -389,7 +389,7 @@ def _grade_with_workers(runner, events, plan: _Plan, progress, settle, grade_her
 
 
 def _import_for_outputs() -> None:
-    """What :func:`_write_outputs` imports first (the class report's matplotlib: about a second), imported now."""
+    """What :func:`_write_outputs` imports first (the class report's matplotlib: 0.5-1 s), imported now."""
     from . import class_report, grades_csv, grades_json  # noqa: F401
 
     class_report.figure_class()
